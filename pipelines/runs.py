@@ -1,0 +1,54 @@
+"""Record every asset's duration and energy in the warehouse, and return them as metadata."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterator
+
+import duckdb
+from dagster import AssetExecutionContext, MaterializeResult
+
+from pipelines.partitions import night_of
+from pipelines.resources.energy import EnergyMeterResource, EnergyReading
+
+
+@dataclass
+class StepRecord:
+    """What an asset did: counts for its metadata, plus its energy reading when done."""
+
+    asset: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    reading: EnergyReading | None = None
+
+    def result(self, **extra: Any) -> MaterializeResult:
+        """A MaterializeResult carrying counts, wall time and energy (with its method)."""
+        r = self.reading
+        metadata = {**self.counts, **extra}
+        if r is not None:
+            metadata.update(seconds=round(r.seconds, 3), joules=round(r.joules, 3), energy_method=r.method)
+        return MaterializeResult(metadata=metadata)
+
+
+@contextmanager
+def recorded(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection,
+             energy: EnergyMeterResource, asset: str, items: int | None = None) -> Iterator[StepRecord]:
+    """Measure the block's energy and time; write ``asset_runs`` and ``energy_log`` rows."""
+    night = night_of(context.partition_key)
+    record = StepRecord(asset)
+    started = datetime.now()
+    status = "failed"
+    try:
+        with energy.measure(asset) as reading:
+            yield record
+        status = "success"
+    finally:
+        record.reading = reading
+        con.execute("INSERT INTO asset_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [night, context.run_id, asset, status, started, reading.seconds, reading.joules,
+                     reading.method, json.dumps(record.counts, default=str)])
+        con.execute("INSERT INTO energy_log VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, now())",
+                    [night, context.run_id, asset, reading.method, reading.joules, reading.seconds,
+                     record.counts.get("items", items), reading.detail])

