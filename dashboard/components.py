@@ -87,28 +87,67 @@ def chart(card: AnswerCard) -> alt.Chart | None:
     axis = alt.Axis(format=_AXIS_FORMATS.get(card.unit or "", ",.0f"))
     title = card.key_label or "value"
     if card.chart_kind == "line" and {"period", "value"} <= set(frame.columns):
+        periods = pd.to_datetime(frame["period"], errors="coerce")
+        if periods.isna().any():
+            return None
+        monthly = bool((periods.dt.day == 1).all())
+        frame = frame.assign(when=periods.dt.strftime("%b %Y" if monthly else "%d %b")).sort_values("period")
         if "series" not in frame.columns:
             frame["series"] = title
         multi = frame["series"].nunique() > 1
         return alt.Chart(frame).mark_line(point=True).encode(
-            x=alt.X("period:T", title=None),
-            y=alt.Y("value:Q", title=title, axis=axis),
+            x=alt.X("when:O", sort=None, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("value:Q", title=title, axis=axis, scale=alt.Scale(zero=False)),
             color=alt.Color("series:N", legend=alt.Legend(orient="bottom") if multi else None),
-            tooltip=[alt.Tooltip("period:T"), alt.Tooltip("series:N"),
+            tooltip=[alt.Tooltip("when:O", title="period"), alt.Tooltip("series:N"),
                      alt.Tooltip("value:Q", format=",.2f")],
         ).properties(height=220)
     if card.chart_kind == "bar" and {"label", "value"} <= set(frame.columns):
-        base = alt.Chart(frame).encode(y=alt.Y("label:N", sort="-x", title=None))
-        bars = base.mark_bar(cornerRadiusEnd=3).encode(
-            x=alt.X("value:Q", title=title, axis=axis),
-            tooltip=[alt.Tooltip("label:N"), alt.Tooltip("value:Q", format=",.2f")]
-            + ([alt.Tooltip("previous:Q", format=",.2f")] if "previous" in frame.columns else []),
-        )
-        if "previous" in frame.columns:
-            ticks = base.mark_tick(color="#555", thickness=2, size=18).encode(x="previous:Q")
-            return (bars + ticks).properties(height=max(120, 36 * len(frame)))
-        return bars.properties(height=max(120, 36 * len(frame)))
+        ordered = frame.sort_values("value", ascending=False)
+        base = alt.Chart(ordered).encode(y=alt.Y("label:N", title=None, sort=None))
+        has_previous = "previous" in frame.columns
+        periods = alt.Color("period:N", title=None, legend=alt.Legend(orient="bottom") if has_previous else None,
+                            scale=alt.Scale(domain=["this period", "previous period"],
+                                            range=["#1c83e1", "#262730"]))
+        bars = base.mark_bar(cornerRadiusEnd=3).transform_calculate(period="'this period'").encode(
+            x=alt.X("value:Q", title=title, axis=axis), color=periods,
+            tooltip=[alt.Tooltip("label:N"), alt.Tooltip("value:Q", format=",.2f")])
+        layers = [bars]
+        if has_previous:
+            layers.append(base.mark_tick(thickness=3, size=26).transform_calculate(
+                period="'previous period'").encode(
+                x=alt.X("previous:Q"), color=periods,
+                tooltip=[alt.Tooltip("label:N"), alt.Tooltip("previous:Q", format=",.2f")]))
+        return alt.layer(*layers).properties(height=alt.Step(34))
     return None
+
+
+def table(frame: pd.DataFrame, labels: dict[str, str] | None = None,
+          percents: tuple[str, ...] = ()) -> None:
+    """A read-only table: numbers with thousands separators, ``percents`` columns (fractions) as
+    percentages, dates as dates, friendly headers; short tables shown whole."""
+    config: dict[str, object] = {}
+    for column in frame.columns:
+        label = (labels or {}).get(column, column.replace("_", " ").capitalize())
+        kind = frame[column].dtype
+        if column in percents:
+            config[column] = st.column_config.NumberColumn(label, format="percent")
+        elif pd.api.types.is_datetime64_any_dtype(kind):
+            dates_only = (frame[column].dropna() == frame[column].dropna().dt.normalize()).all()
+            config[column] = (st.column_config.DateColumn(label, format="ddd D MMM YYYY") if dates_only
+                              else st.column_config.DatetimeColumn(label, format="ddd D MMM, HH:mm"))
+        elif pd.api.types.is_float_dtype(kind):
+            config[column] = st.column_config.NumberColumn(label, format="localized")
+        else:
+            config[column] = st.column_config.Column(label)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config,
+                 height="content" if len(frame) <= 25 else "auto")
+
+
+def night_axis() -> alt.X:
+    """The x axis of a per-night chart: one band per night, labelled ``Sat 21``."""
+    return alt.X("yearmonthdate(night):O", title=None,
+                 axis=alt.Axis(format="%a %d", formatType="time", labelAngle=0))
 
 
 def answer_card(card: AnswerCard, note: str | None = None) -> None:
@@ -132,7 +171,7 @@ def answer_card(card: AnswerCard, note: str | None = None) -> None:
             if drawn is not None:
                 st.altair_chart(drawn, width="stretch")
             elif card.chart_kind in ("table", "bar", "line") and card.chart_data:
-                st.dataframe(pd.DataFrame(card.chart_data), hide_index=True, width="stretch")
+                table(pd.DataFrame(card.chart_data))
         if card.reasons:
             st.markdown("**Why you see this:** " + " · ".join(md_escape(r) for r in card.reasons))
         model = card.model or "template"

@@ -1,7 +1,6 @@
 """Blocking asset checks: nothing is published whose numbers are not in its facts, every user
 gets a briefing, and the published snapshot is complete."""
 
-from __future__ import annotations
 
 import json
 

@@ -1,7 +1,5 @@
 """The Dagster code location: assembly only."""
 
-from __future__ import annotations
-
 from dagster import Definitions, load_asset_checks_from_modules, load_assets_from_modules
 
 from pipelines import checks
@@ -11,9 +9,12 @@ from pipelines.resources.build import build_resources
 from pipelines.schedules import nightly_schedule
 from pipelines.sensors import drop_folder_sensor
 
+ASSETS = load_assets_from_modules([sources, prediction, answering, publishing])
+ASSET_CHECKS = load_asset_checks_from_modules([checks])
+
 defs = Definitions(
-    assets=load_assets_from_modules([sources, prediction, answering, publishing]),
-    asset_checks=load_asset_checks_from_modules([checks]),
+    assets=ASSETS,
+    asset_checks=ASSET_CHECKS,
     jobs=[nightly_job, ingest_job],
     schedules=[nightly_schedule],
     sensors=[drop_folder_sensor],

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from dagster import DagsterInstance, materialize
 
-from pipelines.definitions import defs
+from pipelines.definitions import ASSET_CHECKS, ASSETS
 from pipelines.resources.build import build_resources
 from warehouse.config import OffpeakPaths
 
@@ -37,15 +37,13 @@ def run_night(night: date, paths: OffpeakPaths, resources: dict[str, Any] | None
               instance: DagsterInstance | None = None, say: Callable[[str], None] = print) -> bool:
     """Materialize every asset (and its checks) for one night; True when all succeeded."""
     dagster_home(paths)
-    graph = defs.resolve_asset_graph()
-    assets = [a for a in graph.assets_defs if a.is_executable]
-    say(f"night {night}: materializing {len(assets)} asset definitions in {paths.home}")
-    result = materialize(assets, partition_key=night.isoformat(),
+    say(f"night {night}: materializing {len(ASSETS)} assets with {len(ASSET_CHECKS)} checks in {paths.home}")
+    result = materialize([*ASSETS, *ASSET_CHECKS], partition_key=night.isoformat(),
                          resources=resources or build_resources(str(paths.home)),
                          instance=instance or DagsterInstance.get(), raise_on_error=False,
                          tags={"offpeak/trigger": "cli"})
     for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
+        mat = event.event_specific_data.materialization
         md = mat.metadata
         seconds = md.get("seconds").value if "seconds" in md else None
         say(f"  {mat.asset_key.to_user_string():<20} {seconds if seconds is not None else '':>8}s  "

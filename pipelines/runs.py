@@ -47,8 +47,8 @@ def recorded(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection,
     finally:
         record.reading = reading
         con.execute("INSERT INTO asset_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [night, context.run_id, asset, status, started, reading.seconds, reading.joules,
+                    [night, context.run.run_id, asset, status, started, reading.seconds, reading.joules,
                      reading.method, json.dumps(record.counts, default=str)])
         con.execute("INSERT INTO energy_log VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, now())",
-                    [night, context.run_id, asset, reading.method, reading.joules, reading.seconds,
+                    [night, context.run.run_id, asset, reading.method, reading.joules, reading.seconds,
                      record.counts.get("items", items), reading.detail])

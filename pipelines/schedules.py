@@ -1,6 +1,5 @@
 """The nightly schedule, at the cheapest/cleanest window before the morning deadline."""
 
-from __future__ import annotations
 
 from datetime import timedelta
 

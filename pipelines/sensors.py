@@ -1,6 +1,5 @@
 """The drop-folder sensor: new sales files are validated and loaded as soon as they land."""
 
-from __future__ import annotations
 
 import hashlib
 from datetime import date, timedelta

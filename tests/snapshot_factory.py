@@ -240,13 +240,15 @@ def _backlog(con: duckdb.DuckDBPyConnection, night: date) -> None:
     ])
 
 
-def build_snapshot(home: Path, *, night: date | None = None, embed: bool = False,
-                   extra_briefings: list[tuple[str, int, str]] = ()) -> FactorySnapshot:
+def build_snapshot(home: Path, *, night: date | None = None, data_through: date | None = None,
+                   embed: bool = False, extra_briefings: list[tuple[str, int, str]] = ()
+                   ) -> FactorySnapshot:
     """Publish the factory night under ``home`` and return where it is.
 
-    ``night`` defaults to yesterday, so the snapshot serves today. ``embed`` fills the phrasing
-    embeddings with the real model (slower; needed by the real matcher). ``extra_briefings`` adds
-    ``(user_id, rank, answer name)`` rows, e.g. to plant an out-of-scope answer in a briefing.
+    ``night`` defaults to yesterday, so the snapshot serves today; ``data_through`` (the last
+    order date) defaults to the night. ``embed`` fills the phrasing embeddings with the real
+    model (slower; needed by the real matcher). ``extra_briefings`` adds ``(user_id, rank,
+    answer name)`` rows, e.g. to plant an out-of-scope answer in a briefing.
     """
     night = night or date.today() - timedelta(days=1)
     paths = offpeak_paths(home).ensure()
@@ -267,7 +269,7 @@ def build_snapshot(home: Path, *, night: date | None = None, embed: bool = False
         window = datetime.combine(night + timedelta(days=1), time(1, 0))
         snapshot = publish_snapshot(con, paths.snapshots_dir, night, {
             "as_of": (night + timedelta(days=1)).isoformat(),
-            "data_through": night.isoformat(),
+            "data_through": (data_through or night).isoformat(),
             "run_id": f"run-{night:%Y%m%d}",
             "next_window_start": (window + timedelta(days=1)).isoformat(),
             "next_window_end": (window + timedelta(days=1, hours=3)).isoformat(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import streamlit as st
 
+from dashboard.components import md_escape
 from tests.snapshot_factory import build_snapshot
 from tests.test_dashboard_app import ask, open_app, spool_events, texts
 
@@ -32,9 +33,9 @@ def test_real_matcher_serves_the_same_question_and_refuses_near_misses(home):
 
     ask(at, "revenue by category last quarter")
     assert not at.success
-    refused = at.dataframe[0].value
-    assert refused.iloc[0]["Answer"] == "What was revenue by category last month in West?"
-    assert "period: asked last_quarter, answer has last_month" in refused.iloc[0]["Why not served"]
+    closest = next(m.value for m in at.markdown if m.value.startswith("- **"))
+    assert closest.startswith("- **" + md_escape("What was revenue by category last month in West?"))
+    assert md_escape("period: asked last_quarter, answer has last_month") in closest.splitlines()[0]
 
     ask(at, "How did profit margin last month compare with the period before in East?")
     assert not at.success and not at.metric

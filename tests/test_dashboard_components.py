@@ -57,8 +57,9 @@ def test_chart_by_kind_and_unusable_data():
     bar = replace(CARD, chart_kind="bar", chart_data=[{"label": "A", "value": 2.0, "previous": 1.0}])
     assert [layer["mark"]["type"] for layer in chart(bar).to_dict()["layer"]] == ["bar", "tick"]
     no_previous = replace(bar, chart_data=[{"label": "A", "value": 2.0}])
-    assert chart(no_previous).to_dict()["mark"]["type"] == "bar"
+    assert [layer["mark"]["type"] for layer in chart(no_previous).to_dict()["layer"]] == ["bar"]
     assert chart(replace(CARD, chart_data=[{"when": 1}])) is None
+    assert chart(replace(CARD, chart_data=[{"period": "not a date", "value": 1.0}])) is None
     assert chart(replace(CARD, chart_kind="kpi", chart_data=[])) is None
     assert chart(replace(CARD, chart_kind="table")) is None
 

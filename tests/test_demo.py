@@ -39,7 +39,8 @@ def test_shape_columns_and_dimensions(orders):
     assert orders.notna().all().all()
     assert 2 < len(orders) / orders.order_id.nunique() < 3
     assert set(orders.region) == set(GEOGRAPHY)
-    assert set(orders.sub_category) == {s.name for s in SUB_CATEGORIES} and len(set(orders.sub_category)) == 17
+    assert set(orders.sub_category) == {s.name for s in SUB_CATEGORIES}
+    assert len(set(orders.sub_category)) == 17
     assert set(orders.category) == {"Technology", "Furniture", "Office Supplies"}
     assert set(orders.segment) == {"Consumer", "Corporate", "Home Office"}
     pairs = orders[["region", "state"]].drop_duplicates().itertuples(index=False)
@@ -76,7 +77,8 @@ def test_windows_are_the_last_complete_week_and_month_through_the_end_date():
     assert last_month_window(date(2026, 10, 31)) == (date(2026, 10, 1), date(2026, 10, 31))
 
 
-def _window_value(orders: pd.DataFrame, filters: dict[str, str], metric: str, start: date, end: date) -> float:
+def _window_value(orders: pd.DataFrame, filters: dict[str, str], metric: str,
+                  start: date, end: date) -> float:
     mask = (orders.order_date >= pd.Timestamp(start)) & (orders.order_date <= pd.Timestamp(end))
     for column, value in filters.items():
         mask &= orders[column] == value

@@ -114,7 +114,8 @@ def test_optional_columns_may_be_absent_and_us_dates_parse(con, tmp_path):
     frame["order_date"] = ["3/1/2024", "12/31/2023"]
     frame.to_csv(tmp_path / "us.csv", index=False)
     assert ingest_file(con, tmp_path / "us.csv").rows_loaded == 2
-    rows = con.execute("SELECT CAST(order_date AS VARCHAR), rep_id FROM orders ORDER BY source_row").fetchall()
+    rows = con.execute(
+        "SELECT CAST(order_date AS VARCHAR), rep_id FROM orders ORDER BY source_row").fetchall()
     assert rows == [("2024-03-01", None), ("2023-12-31", None)]
 
 
@@ -192,8 +193,15 @@ def test_unrelated_header_is_rejected_naming_what_was_found(con, tmp_path):
         ingest_file(con, tmp_path / "other.csv")
 
 
+def truncated_gzip_csv() -> bytes:
+    """A canonical .csv.gz cut off half-way (an interrupted copy)."""
+    packed = gzip.compress(canonical_rows(2_000).to_csv(index=False).encode())
+    return packed[: len(packed) // 2]
+
+
 @pytest.mark.parametrize("name, content", [
     ("garbage.csv", bytes(range(256)) * 20),
+    ("truncated.csv.gz", truncated_gzip_csv()),
     ("not-gzip.csv.gz", b"order_id,order_date\n1,2024-01-01\n"),
     ("broken.parquet", b"PAR1 this is not parquet"),
     ("empty.csv", b""),
@@ -241,7 +249,8 @@ def test_drop_folder_loads_good_files_and_reports_rejected_ones(con, tmp_path):
     messages: list[str] = []
     results = ingest_drop_folder(con, drop, progress=messages.append)
 
-    assert [r.file.name for r in results] == ["a_sales.csv", "b_thin.csv", "c_sales.parquet", "d_returns.csv.gz"]
+    assert [r.file.name for r in results] == [
+        "a_sales.csv", "b_thin.csv", "c_sales.parquet", "d_returns.csv.gz"]
     assert isinstance(results[1], IngestFailure) and "profit" in results[1].error
     assert [r.rows_loaded for r in results if isinstance(r, IngestReport)] == [6, 2, 1]
     assert len(messages) == 4 and "rejected" in messages[1]

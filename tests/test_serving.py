@@ -77,10 +77,10 @@ def test_briefing_of_unknown_user_is_empty(con):
     assert serving.briefing_for(con, "") == []
 
 
-def test_find_user_is_case_insensitive(con):
-    user = serving.find_user(con, "  WES ")
+def test_find_user(con):
+    user = serving.find_user(con, "wes")
     assert user.name == "Wes Turner" and user.scope == Scope.parse("region=West")
-    assert serving.find_user(con, "nobody") is None
+    assert serving.find_user(con, "WES") is None and serving.find_user(con, "nobody") is None
     assert [u.user_id for u in serving.list_users(con)] == ["ada", "dan", "erin", "vera", "wes"]
 
 
@@ -159,6 +159,7 @@ def test_quarantine_and_unmapped_backlog(con):
     top = backlog.iloc[0]
     assert top["question"].lower() == "will we hit quota next quarter?"
     assert (top["times_asked"], top["users"]) == (2, 2)
+    assert top["closest"] == "revenue_total, trend_monthly"
     assert len(backlog) == 2
 
 

@@ -26,7 +26,7 @@ from warehouse.catalogue import CATALOGUE, instance_key, phrase
 from warehouse.facts import build_sales_facts
 from warehouse.forecasting import ForecastConfig, forecast_all
 from warehouse.ingest import ingest_file
-from warehouse.matcher import AnswerIndex, match
+from warehouse.matcher import PhrasingCache, match
 from warehouse.narrative import template_narrative
 from warehouse.night import compute_all_facts, load_history, plan_instances, scoped, understand_log
 from warehouse.periods import resolve
@@ -103,25 +103,6 @@ def _load_inputs(con, orders: Path, users_path: Path, log: Path, start: date, en
     return users
 
 
-class _PhrasingVectors:
-    """Embeddings of answer phrasings, cached by text (the same phrasings recur every night)."""
-
-    def __init__(self, encode):
-        self.encode, self.cache = encode, {}
-
-    def index(self, entries: list[tuple[str, str, dict[str, Any]]], entities: EntityIndex) -> AnswerIndex:
-        texts = [phrase(CATALOGUE[i], p, v) for _, i, p in entries for v in range(2)]
-        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
-        if missing:
-            for t, vec in zip(missing, self.encode(missing)):
-                self.cache[t] = np.asarray(vec, dtype=np.float32)
-        vectors = np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
-        owners = np.repeat(np.arange(len(entries)), 2)
-        return AnswerIndex([k for k, _, _ in entries], [k for k, _, _ in entries], [i for _, i, _ in entries],
-                           [p for _, _, p in entries], [phrase(CATALOGUE[i], p) for _, i, p in entries],
-                           owners, vectors, entities)
-
-
 def _same_dates(intent_id: str, params: dict[str, Any], then: date, now: date) -> bool:
     """Whether an answer computed on ``then`` still has the right numbers on ``now``."""
     period = params.get("period")
@@ -155,7 +136,7 @@ def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: da
     by_day: dict[date, list[tuple[str, datetime, str]]] = {}
     for row in asked:
         by_day.setdefault(row[1].date(), []).append(row)
-    phrasings = _PhrasingVectors(encode)
+    phrasings = PhrasingCache(encode)
     reactive: dict[str, tuple[str, dict[str, Any], date]] = {}
     understood = {q: (i, json.loads(p)) for q, i, p in con.execute(
         "SELECT question, intent_id, params FROM question_understanding WHERE mapped").fetchall()}

@@ -1,9 +1,14 @@
-"""Calibrate the matcher's similarity threshold on real labelled "same question?" pairs.
+"""The matcher's decision rule, and its calibration on real labelled "same question?" pairs.
+
+A candidate answer's question is served for an asked question when
+  1. ``text_guard.guard`` finds no differing slot (number, comparison, aggregate, period, …), and
+  2. ``match_score = cosine − ALIGNMENT_WEIGHT × (1 − alignment)`` reaches ``CALIBRATED_THRESHOLD``,
+     where ``alignment`` (``text_guard.align``) is the similarity of the worst-matched content word.
+A matcher *serves* a pair when it predicts "same"; its **false-hit rate** is false positives / served.
 
 Data: ``spider_question_pairs`` (label 1 = same SQL) and the STS Benchmark train split (score ≥ 4
-counts as same, ≤ 2 as different, the rest is left out). A matcher *serves* a pair when it predicts
-"same"; its **false-hit rate** is false positives / served. Two matchers are measured: raw cosine
-(``cosine ≥ t``) and the guarded matcher (``cosine ≥ t`` and ``text_guard.guard`` says same).
+counts as same, ≤ 2 as different, the rest is left out). Each is split by a hash of its group
+(Spider ``db_id``, STS ``filename:sts_id``) into a development part and a 30 % held-out part.
 """
 
 from __future__ import annotations
@@ -12,24 +17,64 @@ import hashlib
 import math
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from warehouse.embedding import Embedder
-from warehouse.text_guard import Guard, guard as default_guard
+from warehouse import text_guard
+from warehouse.embedding import EncodedText, Embedder
+from warehouse.text_guard import Guard, align, guard as slot_guard
 
-# Produced by `bench/matcher --calibrate` on the development split of spider_question_pairs
-# (db_id hash ≥ 30) plus the STS-B train split: see the figures in the comment below.
-CALIBRATED_THRESHOLD = 0.80
+# `bench/matcher --calibrate` (development split of spider_question_pairs, db_id hash ≥ 30):
+# CALIBRATION_FIGURES_PLACEHOLDER
+ALIGNMENT_WEIGHT = 0.5
+CALIBRATED_THRESHOLD = 0.55
 
 MAX_FALSE_HIT = 0.01
 STSB_SAME_AT = 4.0
 STSB_DIFFERENT_AT = 2.0
 HELD_OUT_PERCENT = 30
 PAIR_COLUMNS = ["question1", "question2", "label", "pair_type", "group"]
+
+
+@dataclass(frozen=True)
+class MatchDecision:
+    """Whether a candidate question may be served for an asked one, with the figures behind it."""
+
+    same: bool
+    score: float
+    cosine: float
+    alignment: float
+    reasons: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.same
+
+
+def match_score(cosine: np.ndarray | float, alignment: np.ndarray | float,
+                weight: float = ALIGNMENT_WEIGHT) -> np.ndarray | float:
+    """Cosine lowered by ``weight`` × (1 − alignment): equal to the cosine when every word matches."""
+    return cosine - weight * (1.0 - alignment)
+
+
+def decide(asked: str, asked_vec: EncodedText, candidate: str, candidate_vec: EncodedText,
+           guard: Guard = slot_guard, threshold: float = CALIBRATED_THRESHOLD) -> MatchDecision:
+    """Apply the calibrated rule to one (asked, candidate) pair; ``guard`` may be a
+    ``text_guard.combine`` of the slot guard and a catalogue-level guard."""
+    cosine = float(np.dot(asked_vec.vector, candidate_vec.vector))
+    alignment = align(asked, asked_vec, candidate, candidate_vec)
+    score = float(match_score(cosine, alignment.score))
+    reasons = list(guard(asked, candidate).reasons)
+    if score < threshold:
+        weakest = "" if alignment.weakest is None else \
+            " (weakest word {!r} ~ {!r}: {:.2f})".format(*alignment.weakest)
+        reasons.append(f"score {score:.3f} below {threshold:.3f}: cosine {cosine:.3f}, "
+                       f"alignment {alignment.score:.2f}{weakest}")
+    return MatchDecision(same=not reasons, score=score, cosine=cosine,
+                         alignment=alignment.score, reasons=reasons)
 
 
 def load_pairs(path: str | Path) -> pd.DataFrame:
@@ -41,7 +86,7 @@ def load_pairs(path: str | Path) -> pd.DataFrame:
     raw = pd.read_csv(path)
     missing = {"question1", "question2", "label"} - set(raw.columns)
     if missing:
-        raise ValueError(f"{path}: missing column(s) {sorted(missing)}; expected "
+        raise ValueError(f"{path}: missing column(s) {sorted(missing)}; expected a CSV with "
                          "question1,question2,label[,pair_type]")
     pairs = pd.DataFrame({
         "question1": raw["question1"].astype(str),
@@ -57,7 +102,7 @@ def load_stsb(path: str | Path, same_at: float = STSB_SAME_AT,
               different_at: float = STSB_DIFFERENT_AT) -> pd.DataFrame:
     """Read the STS-B layout as pairs: score ≥ ``same_at`` → 1, ≤ ``different_at`` → 0, else dropped.
 
-    ``pair_type`` is the genre (``main-news`` …); ``group`` is the ``sts_id`` within its source file.
+    ``pair_type`` is the genre (``main-news`` …); ``group`` is ``filename:sts_id``.
     """
     raw = pd.read_csv(path)
     kept = raw[(raw["score"] >= same_at) | (raw["score"] <= different_at)]
@@ -71,40 +116,39 @@ def load_stsb(path: str | Path, same_at: float = STSB_SAME_AT,
     return pairs[PAIR_COLUMNS].reset_index(drop=True)
 
 
-def split_held_out(pairs: pd.DataFrame, percent: int = HELD_OUT_PERCENT) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split deterministically by ``group``: a group is held out when sha256(group) % 100 < percent."""
-    held = pairs["group"].map(lambda g: int(hashlib.sha256(g.encode()).hexdigest(), 16) % 100 < percent)
-    return pairs[~held].reset_index(drop=True), pairs[held].reset_index(drop=True)
+def held_out_mask(pairs: pd.DataFrame, percent: int = HELD_OUT_PERCENT) -> np.ndarray:
+    """True for pairs whose group is held out: sha256(group) % 100 < ``percent``."""
+    return pairs["group"].map(
+        lambda g: int(hashlib.sha256(str(g).encode()).hexdigest(), 16) % 100 < percent).to_numpy(bool)
 
 
 def default_cache_dir() -> Path:
-    """Where embeddings of calibration texts are cached (``$OFFPEAK_CACHE`` or the temp dir)."""
+    """Where pair features are cached (``$OFFPEAK_CACHE`` or ``<tempdir>/offpeak-cache``)."""
     return Path(os.environ.get("OFFPEAK_CACHE", Path(tempfile.gettempdir()) / "offpeak-cache"))
 
 
-def embed_texts(texts: Iterable[str], embedder: Embedder, cache_dir: Path | None = None) -> dict[str, np.ndarray]:
-    """Embed each distinct text once; cache the matrix on disk keyed by the texts and the model."""
-    unique = sorted(set(texts))
-    key = hashlib.sha256("\n".join([embedder.model_name, *unique]).encode()).hexdigest()[:24]
-    cache_file = (cache_dir or default_cache_dir()) / f"embeddings-{key}.npy"
+def pair_features(pairs: pd.DataFrame, embedder: Embedder,
+                  cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine and word alignment of each pair, each distinct text encoded once.
+
+    Cached on disk, keyed by the pairs' texts, the model and the guard's source code.
+    """
+    cache_file = (cache_dir or default_cache_dir()) / f"pair-features-{_features_key(pairs, embedder)}.npz"
     if cache_file.exists():
-        matrix = np.load(cache_file)
-    else:
-        matrix = embedder.encode(unique)
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache_file, matrix)
-    return dict(zip(unique, matrix))
+        with np.load(cache_file) as cached:
+            return cached["cosine"], cached["alignment"]
+    texts = sorted(set(pairs["question1"]) | set(pairs["question2"]))
+    encoded = dict(zip(texts, embedder.encode_detailed(texts)))
+    cosine = np.array([float(np.dot(encoded[a].vector, encoded[b].vector))
+                       for a, b in zip(pairs["question1"], pairs["question2"])], dtype=np.float32)
+    alignment = np.array([align(a, encoded[a], b, encoded[b]).score
+                          for a, b in zip(pairs["question1"], pairs["question2"])], dtype=np.float32)
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache_file, cosine=cosine, alignment=alignment)
+    return cosine, alignment
 
 
-def pair_cosines(pairs: pd.DataFrame, embedder: Embedder, cache_dir: Path | None = None) -> np.ndarray:
-    """Cosine similarity of each pair's two questions."""
-    vectors = embed_texts([*pairs["question1"], *pairs["question2"]], embedder, cache_dir)
-    a = np.stack([vectors[q] for q in pairs["question1"]]) if len(pairs) else np.zeros((0, 1))
-    b = np.stack([vectors[q] for q in pairs["question2"]]) if len(pairs) else np.zeros((0, 1))
-    return np.einsum("ij,ij->i", a, b).astype(np.float32)
-
-
-def guard_passes(pairs: pd.DataFrame, guard: Guard = default_guard) -> np.ndarray:
+def guard_passes(pairs: pd.DataFrame, guard: Guard = slot_guard) -> np.ndarray:
     """Boolean array: does ``guard`` accept each pair as the same question?"""
     return np.fromiter((guard(a, b).same for a, b in zip(pairs["question1"], pairs["question2"])),
                        dtype=bool, count=len(pairs))
@@ -127,16 +171,16 @@ def match_metrics(served: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     }
 
 
-def evaluate(pairs: pd.DataFrame, scores: np.ndarray, guard_ok: np.ndarray,
-             raw_thresholds: Iterable[float], guarded_thresholds: Iterable[float]) -> pd.DataFrame:
-    """One row per (matcher, threshold, pair_type) plus an ``all`` row per (matcher, threshold)."""
+def evaluate(pairs: pd.DataFrame, runs: Iterable[tuple[str, float, np.ndarray]],
+             by_type: bool = True) -> pd.DataFrame:
+    """Metrics for each ``(matcher, threshold, served mask)`` run, overall (``pair_type`` "all")
+    and, with ``by_type``, per ``pair_type``."""
     labels = pairs["label"].to_numpy().astype(bool)
     types = pairs["pair_type"].to_numpy()
-    runs = [("cosine", t, scores >= t) for t in raw_thresholds]
-    runs += [("guarded", t, (scores >= t) & guard_ok) for t in guarded_thresholds]
+    subsets = ["all", *sorted(set(types))] if by_type else ["all"]
     rows = []
     for matcher, threshold, served in runs:
-        for pair_type in ["all", *sorted(set(types))]:
+        for pair_type in subsets:
             mask = np.ones(len(types), bool) if pair_type == "all" else types == pair_type
             rows.append({"matcher": matcher, "threshold": threshold, "pair_type": pair_type,
                          **match_metrics(served[mask], labels[mask])})
@@ -145,8 +189,9 @@ def evaluate(pairs: pd.DataFrame, scores: np.ndarray, guard_ok: np.ndarray,
 
 def calibrate_threshold(scores: np.ndarray, labels: np.ndarray, guard_ok: np.ndarray | None = None,
                         max_false_hit: float = MAX_FALSE_HIT, step: float = 0.005) -> float:
-    """Lowest threshold (on a ``step`` grid) whose false-hit rate, and that of every higher grid
-    threshold, is ≤ ``max_false_hit`` of served pairs; the lowest such threshold maximises recall.
+    """Lowest threshold on a ``step`` grid at which the false-hit rate — and that of every higher
+    grid threshold — is ≤ ``max_false_hit`` of served pairs; the lowest such threshold serves the
+    most, so it maximises recall.
 
     ``guard_ok`` (optional) marks the pairs the guard accepts. Returns ``math.inf`` (serve nothing)
     when no threshold qualifies.
@@ -155,7 +200,7 @@ def calibrate_threshold(scores: np.ndarray, labels: np.ndarray, guard_ok: np.nda
     labels = np.asarray(labels).astype(bool)
     eligible = np.ones(len(scores), bool) if guard_ok is None else np.asarray(guard_ok, bool)
     best = math.inf
-    for threshold in np.round(np.arange(1.0, -1.0, -step), 6):
+    for threshold in np.round(np.arange(1.0, -1.0 - step / 2, -step), 6):
         served = eligible & (scores >= threshold)
         n_served = int(served.sum())
         if n_served and (served & ~labels).sum() > max_false_hit * n_served:
@@ -163,3 +208,27 @@ def calibrate_threshold(scores: np.ndarray, labels: np.ndarray, guard_ok: np.nda
         if n_served:
             best = float(threshold)
     return best
+
+
+def calibrate(cosine: np.ndarray, alignment: np.ndarray, labels: np.ndarray, guard_ok: np.ndarray,
+              weights: Iterable[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+              max_false_hit: float = MAX_FALSE_HIT) -> tuple[float, float, float]:
+    """Choose (alignment weight, threshold) maximising recall at ≤ ``max_false_hit``; returns
+    ``(weight, threshold, recall)``. Ties go to the smaller weight."""
+    best = (0.0, math.inf, -1.0)
+    for weight in weights:
+        scores = match_score(cosine, alignment, weight)
+        threshold = calibrate_threshold(scores, labels, guard_ok, max_false_hit)
+        recall = match_metrics(guard_ok & (scores >= threshold), labels)["recall"]
+        if recall > best[2]:
+            best = (weight, threshold, recall)
+    return best
+
+
+def _features_key(pairs: pd.DataFrame, embedder: Embedder) -> str:
+    """Hash of the pairs' texts, the model name and the guard's source."""
+    digest = hashlib.sha256(embedder.model_name.encode())
+    digest.update(Path(text_guard.__file__).read_bytes())
+    for a, b in zip(pairs["question1"], pairs["question2"]):
+        digest.update(f"{a}\t{b}\n".encode())
+    return digest.hexdigest()[:24]

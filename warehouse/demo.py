@@ -94,23 +94,39 @@ class SubCategory:
 
 
 SUB_CATEGORIES: tuple[SubCategory, ...] = (
-    SubCategory("Furniture", "Bookcases", "BO", 2.3, 130, 0.18, ("Bookcase", "Open Shelf Bookcase", "Barrister Bookcase")),
-    SubCategory("Furniture", "Chairs", "CH", 6.2, 140, 0.22, ("Task Chair", "Executive Chair", "Stacking Chair", "Mesh Chair")),
-    SubCategory("Furniture", "Furnishings", "FU", 9.6, 25, 0.30, ("Desk Lamp", "Wall Clock", "Photo Frame", "Chair Mat")),
-    SubCategory("Furniture", "Tables", "TA", 3.2, 170, 0.20, ("Conference Table", "Training Table", "Folding Table")),
-    SubCategory("Office Supplies", "Appliances", "AP", 4.7, 60, 0.30, ("Microwave", "Surge Protector", "Space Heater", "Air Purifier")),
-    SubCategory("Office Supplies", "Art", "AR", 8.0, 9, 0.30, ("Pencils", "Markers", "Highlighters", "Sketch Pad")),
-    SubCategory("Office Supplies", "Binders", "BI", 15.2, 35, 0.42, ("Ring Binder", "Presentation Binder", "Binding Combs")),
-    SubCategory("Office Supplies", "Envelopes", "EN", 2.5, 17, 0.45, ("Business Envelopes", "Catalog Envelopes")),
-    SubCategory("Office Supplies", "Fasteners", "FA", 2.2, 4, 0.35, ("Paper Clips", "Binder Clips", "Staples", "Push Pins")),
-    SubCategory("Office Supplies", "Labels", "LA", 3.6, 9, 0.46, ("Address Labels", "File Folder Labels")),
-    SubCategory("Office Supplies", "Paper", "PA", 13.7, 15, 0.45, ("Copy Paper", "Message Book", "Cardstock", "Easel Pad")),
-    SubCategory("Office Supplies", "Storage", "ST", 8.5, 70, 0.22, ("File Cart", "Storage Box", "Shelving Unit")),
-    SubCategory("Office Supplies", "Supplies", "SU", 1.9, 30, 0.12, ("Scissors", "Letter Opener", "Paper Trimmer")),
-    SubCategory("Technology", "Accessories", "AC", 7.8, 57, 0.30, ("Wireless Mouse", "Keyboard", "Flash Drive", "Headset")),
+    SubCategory("Furniture", "Bookcases", "BO", 2.3, 130, 0.18,
+                ("Bookcase", "Open Shelf Bookcase", "Barrister Bookcase")),
+    SubCategory("Furniture", "Chairs", "CH", 6.2, 140, 0.22,
+                ("Task Chair", "Executive Chair", "Stacking Chair", "Mesh Chair")),
+    SubCategory("Furniture", "Furnishings", "FU", 9.6, 25, 0.30,
+                ("Desk Lamp", "Wall Clock", "Photo Frame", "Chair Mat")),
+    SubCategory("Furniture", "Tables", "TA", 3.2, 170, 0.20,
+                ("Conference Table", "Training Table", "Folding Table")),
+    SubCategory("Office Supplies", "Appliances", "AP", 4.7, 60, 0.30,
+                ("Microwave", "Surge Protector", "Space Heater", "Air Purifier")),
+    SubCategory("Office Supplies", "Art", "AR", 8.0, 9, 0.30,
+                ("Pencils", "Markers", "Highlighters", "Sketch Pad")),
+    SubCategory("Office Supplies", "Binders", "BI", 15.2, 35, 0.42,
+                ("Ring Binder", "Presentation Binder", "Binding Combs")),
+    SubCategory("Office Supplies", "Envelopes", "EN", 2.5, 17, 0.45,
+                ("Business Envelopes", "Catalog Envelopes")),
+    SubCategory("Office Supplies", "Fasteners", "FA", 2.2, 4, 0.35,
+                ("Paper Clips", "Binder Clips", "Staples", "Push Pins")),
+    SubCategory("Office Supplies", "Labels", "LA", 3.6, 9, 0.46,
+                ("Address Labels", "File Folder Labels")),
+    SubCategory("Office Supplies", "Paper", "PA", 13.7, 15, 0.45,
+                ("Copy Paper", "Message Book", "Cardstock", "Easel Pad")),
+    SubCategory("Office Supplies", "Storage", "ST", 8.5, 70, 0.22,
+                ("File Cart", "Storage Box", "Shelving Unit")),
+    SubCategory("Office Supplies", "Supplies", "SU", 1.9, 30, 0.12,
+                ("Scissors", "Letter Opener", "Paper Trimmer")),
+    SubCategory("Technology", "Accessories", "AC", 7.8, 57, 0.30,
+                ("Wireless Mouse", "Keyboard", "Flash Drive", "Headset")),
     SubCategory("Technology", "Copiers", "CO", 0.7, 650, 0.42, ("Laser Copier", "Color Copier")),
-    SubCategory("Technology", "Machines", "MA", 1.2, 430, 0.25, ("Label Printer", "Shredder", "Projector")),
-    SubCategory("Technology", "Phones", "PH", 8.9, 98, 0.25, ("Smartphone", "Conference Phone", "Cordless Phone")),
+    SubCategory("Technology", "Machines", "MA", 1.2, 430, 0.25,
+                ("Label Printer", "Shredder", "Projector")),
+    SubCategory("Technology", "Phones", "PH", 8.9, 98, 0.25,
+                ("Smartphone", "Conference Phone", "Cordless Phone")),
 )
 CATEGORIES: tuple[str, ...] = ("Furniture", "Office Supplies", "Technology")
 _CATEGORY_CODES = {"Furniture": "FUR", "Office Supplies": "OFF", "Technology": "TEC"}
@@ -236,7 +252,8 @@ def _products(rng: np.random.Generator) -> pd.DataFrame:
         }))
     products = pd.concat(frames, ignore_index=True)
     products = products.drop_duplicates("product_name", ignore_index=True)
-    codes = [f"{_CATEGORY_CODES[SUB_CATEGORIES[k].category]}-{SUB_CATEGORIES[k].code}" for k in products.sub_index]
+    subs = [SUB_CATEGORIES[k] for k in products.sub_index]
+    codes = [f"{_CATEGORY_CODES[sub.category]}-{sub.code}" for sub in subs]
     serials = 10_000_000 + rng.choice(9_000, len(products), replace=False)
     products["product_id"] = [f"{c}-{s}" for c, s in zip(codes, serials)]
     return products
@@ -341,7 +358,8 @@ def _lines(rng: np.random.Generator, order_of_line: np.ndarray, orders: _Orders,
 
     margin = np.array([s.margin for s in SUB_CATEGORIES])[sub_of_line]
     cost_ratio = (1 - margin) * rng.normal(1, 0.06, n)
-    cost_ratio = np.where(_planted(collapse, dates, region, state, sub_of_line), cost_ratio + 0.35, cost_ratio)
+    collapsed = _planted(collapse, dates, region, state, sub_of_line)
+    cost_ratio = np.where(collapsed, cost_ratio + 0.35, cost_ratio)
     gross = quantity * products.unit_price.to_numpy()[product]
     return {
         "dates": dates,
@@ -439,8 +457,8 @@ def write_orders(paths: OffpeakPaths, n_lines: int, end_date: date, years: float
 
 
 def _chunk_bounds(order_id: pd.Series, chunk_lines: int) -> list[tuple[int, int]]:
-    """Line ranges of at most ``chunk_lines`` that never split an order (lines are grouped by order)."""
-    starts = np.flatnonzero(np.r_[True, order_id.to_numpy()[1:] != order_id.to_numpy()[:-1]])
+    """Line ranges of at most ``chunk_lines`` that never split an order (its lines are adjacent)."""
+    starts = np.flatnonzero((order_id != order_id.shift()).to_numpy())
     bounds, a, n = [], 0, len(order_id)
     while a < n:
         limit = a + chunk_lines
@@ -452,15 +470,11 @@ def _chunk_bounds(order_id: pd.Series, chunk_lines: int) -> list[tuple[int, int]
 
 
 def _to_arrow(chunk: pd.DataFrame) -> pa.Table:
-    """A chunk as an Arrow table with plain string and date32 columns."""
+    """A chunk as an Arrow table: dates as date32, text as (dictionary-encoded) strings."""
     table = pa.Table.from_pandas(chunk, preserve_index=False)
-    fields = []
-    for field in table.schema:
-        if pa.types.is_dictionary(field.type) or pa.types.is_large_string(field.type):
-            field = field.with_type(pa.string())
-        elif pa.types.is_timestamp(field.type):
-            field = field.with_type(pa.date32())
-        fields.append(field)
+    fields = [f.with_type(pa.date32()) if pa.types.is_timestamp(f.type)
+              else f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f
+              for f in table.schema]
     return table.cast(pa.schema(fields))
 
 

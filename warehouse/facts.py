@@ -35,7 +35,9 @@ class Facts:
     def numbers(self) -> list[float]:
         """Every number the facts hold: the grounding whitelist for any narrative."""
         found: list[float] = []
-        for source in (self.key_figures, *self.rows, *self.chart_data):
+        names = {**self.params.get("filters", {}), **({"entity": self.params["entity"]["value"]}
+                                                      if isinstance(self.params.get("entity"), dict) else {})}
+        for source in (self.key_figures, names, *self.rows, *self.chart_data):
             for value in source.values():
                 if isinstance(value, bool):
                     continue
@@ -47,7 +49,8 @@ class Facts:
 
 
 def _date_numbers(text: str) -> list[float]:
-    """Numbers inside labels ("Q3 2026", "9–15 Nov 2026") so a narrative may repeat them."""
+    """Numbers inside labels and names ("Q3 2026", "9–15 Nov 2026", "Envelopes M341") so a
+    narrative may repeat them."""
     out: list[float] = []
     token = ""
     for ch in text + " ":
@@ -213,13 +216,29 @@ def _share(con, intent, params, asked_on) -> Facts:
 
 
 def _member_changes(con, metric, column, period, other, filters) -> list[dict[str, Any]]:
-    cur = _grouped(con, metric, column, period, filters)
-    prev = _grouped(con, metric, column, other, filters)
-    rows = []
+    """Per member of ``column``: the metric in ``period`` and in ``other``, biggest change first."""
+    if period.is_empty and other.is_empty:
+        return []
+    clauses, args = [], [period.start, period.end, other.start, other.end]
+    for name, value in sorted(filters.items()):
+        clauses.append(f"AND o.{_column(name)} = ?")
+        args.append(value)
+    expr = METRICS[metric].sql
+    rows = con.execute(f"""
+        SELECT o.{_column(column)}, o.order_date BETWEEN ? AND ? AS current, {expr}
+        FROM sales_facts o
+        WHERE (o.order_date BETWEEN ? AND ? OR o.order_date BETWEEN ? AND ?) {' '.join(clauses)}
+          AND o.{column} IS NOT NULL
+        GROUP BY 1, 2""", [period.start, period.end, *args]).fetchall()
+    cur: dict[str, float] = {}
+    prev: dict[str, float] = {}
+    for label, is_current, value in rows:
+        (cur if is_current else prev)[str(label)] = float(value or 0.0)
+    out = []
     for label in sorted(set(cur) | set(prev)):
         c, p = cur.get(label, 0.0), prev.get(label, 0.0)
-        rows.append({"label": label, "value": round(c, 2), "previous": round(p, 2), "delta": round(c - p, 2)})
-    return sorted(rows, key=lambda r: (-abs(r["delta"]), r["label"]))
+        out.append({"label": label, "value": round(c, 2), "previous": round(p, 2), "delta": round(c - p, 2)})
+    return sorted(out, key=lambda r: (-abs(r["delta"]), r["label"]))
 
 
 def _movers(con, intent, params, asked_on) -> Facts:

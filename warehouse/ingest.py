@@ -346,7 +346,8 @@ def _renumber_after_rejects(con: duckdb.DuckDBPyConnection) -> None:
 def _load_good_rows(con: duckdb.DuckDBPyConnection, path: Path, plan: _Plan) -> int:
     """Insert the rows without a reason into ``orders`` or ``returns``; return how many."""
     if plan.kind == "returns":
-        sql = f"INSERT INTO returns (order_id, source_file) SELECT order_id, ? FROM {_STAGE} WHERE _reason IS NULL"
+        sql = (f"INSERT INTO returns (order_id, source_file) "
+               f"SELECT order_id, ? FROM {_STAGE} WHERE _reason IS NULL")
     else:
         cols = ", ".join(CANONICAL_COLUMNS)
         sql = (f"INSERT INTO orders ({cols}, source_file, source_row) "

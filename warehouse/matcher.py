@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from warehouse.catalogue import CATALOGUE
+from warehouse.catalogue import CATALOGUE, instance_key, phrase
 from warehouse.understanding import EntityIndex, Understanding, understand
 from warehouse.users import Scope, User
 
@@ -87,6 +87,26 @@ class AnswerIndex:
                    [json.loads(a[3]) for a in answers], [a[4] for a in answers],
                    np.array([row[p[0]] for p in phr], dtype=np.int64), vectors,
                    EntityIndex.from_connection(con))
+
+
+class PhrasingCache:
+    """Builds in-memory answer indexes, embedding each phrasing text once (texts recur nightly)."""
+
+    def __init__(self, encode, phrasings_per_answer: int = 2):
+        self.encode, self.per_answer, self.vectors = encode, phrasings_per_answer, {}
+
+    def index(self, entries: list[tuple[str, str, dict[str, Any]]], entities: EntityIndex) -> AnswerIndex:
+        """An index over ``(answer_id, intent_id, params)`` entries."""
+        texts = [phrase(CATALOGUE[i], p, v) for _, i, p in entries for v in range(self.per_answer)]
+        missing = [t for t in dict.fromkeys(texts) if t not in self.vectors]
+        if missing:
+            for text, vector in zip(missing, self.encode(missing)):
+                self.vectors[text] = np.asarray(vector, dtype=np.float32)
+        vectors = np.stack([self.vectors[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+        return AnswerIndex([a for a, _, _ in entries], [instance_key(i, p) for _, i, p in entries],
+                           [i for _, i, _ in entries], [p for _, _, p in entries],
+                           [phrase(CATALOGUE[i], p) for _, i, p in entries],
+                           np.repeat(np.arange(len(entries)), self.per_answer), vectors, entities)
 
 
 def visible_rows(index: AnswerIndex, scope: Scope) -> np.ndarray:

@@ -37,7 +37,7 @@ class Narrative(BaseModel):
     """The reply every prompt asks for; also the JSON schema of vLLM's structured output."""
 
     model_config = ConfigDict(extra="forbid")
-    narrative: str = Field(min_length=1, max_length=800)
+    narrative: str = Field(min_length=1, max_length=300)
 
 
 NARRATIVE_SCHEMA = Narrative.model_json_schema()

@@ -91,8 +91,9 @@ def ingest_question_logs(con: duckdb.DuckDBPyConnection, log_dir: Path) -> LogIn
                 con.unregister("_log")
             known_bad = {r[0] for r in con.execute(
                 "SELECT row_number FROM quarantine WHERE source_file = ?", [path.name]).fetchall()}
-            con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, now())",
-                            [(path.name, line, reason, raw) for line, reason, raw in bad if line not in known_bad])
+            fresh_bad = [(path.name, line, reason, raw) for line, reason, raw in bad if line not in known_bad]
+            if fresh_bad:
+                con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, now())", fresh_bad)
         report.rows_new += added
         report.rows_known += len(frame) - added
         report.rows_bad += len(bad)

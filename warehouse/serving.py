@@ -45,7 +45,6 @@ class SnapshotInfo:
     next_window_end: datetime | None
     next_window_reason: str | None
     dagster_url: str | None
-    extra: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -154,8 +153,6 @@ def _card(row: dict[str, Any]) -> AnswerCard:
 def snapshot_info(con: duckdb.DuckDBPyConnection) -> SnapshotInfo:
     """The snapshot's night, the morning it serves, how fresh its data is, and the next window."""
     meta = snapshot_meta(con)
-    known = {"night", "as_of", "data_through", "published_at", "run_id", "next_window_start",
-             "next_window_end", "next_window_reason", "dagster_url"}
     return SnapshotInfo(
         night=_as_date(meta["night"]),
         as_of=_as_date(meta.get("as_of")),
@@ -166,29 +163,29 @@ def snapshot_info(con: duckdb.DuckDBPyConnection) -> SnapshotInfo:
         next_window_end=_as_datetime(meta.get("next_window_end")),
         next_window_reason=meta.get("next_window_reason"),
         dagster_url=meta.get("dagster_url"),
-        extra={k: v for k, v in meta.items() if k not in known},
     )
+
+
+def _user(row: tuple) -> User | None:
+    user_id, name, role, scope_text = row
+    try:
+        scope = Scope.parse(scope_text)
+    except ValueError:
+        return None
+    return User(user_id, name or user_id, role, scope)
 
 
 def list_users(con: duckdb.DuckDBPyConnection) -> list[User]:
     """Every user in the snapshot's directory, by name; a malformed scope reads as no user."""
-    users = []
-    for user_id, name, role, scope_text in con.execute(
-            "SELECT user_id, name, role, scope FROM users ORDER BY name, user_id").fetchall():
-        try:
-            scope = Scope.parse(scope_text)
-        except ValueError:
-            continue
-        users.append(User(user_id, name or user_id, role, scope))
-    return users
+    rows = con.execute("SELECT user_id, name, role, scope FROM users ORDER BY name, user_id").fetchall()
+    return [u for u in map(_user, rows) if u is not None]
 
 
-def find_user(con: duckdb.DuckDBPyConnection, identifier: str) -> User | None:
-    """The user whose ``user_id`` equals ``identifier`` (case-insensitively), else None."""
-    wanted = (identifier or "").strip().lower()
-    if not wanted:
-        return None
-    return next((u for u in list_users(con) if u.user_id.lower() == wanted), None)
+def find_user(con: duckdb.DuckDBPyConnection, user_id: str) -> User | None:
+    """The user with exactly this ``user_id``, else None."""
+    row = con.execute("SELECT user_id, name, role, scope FROM users WHERE user_id = ?",
+                      [user_id or ""]).fetchone()
+    return _user(row) if row else None
 
 
 def briefing_for(con: duckdb.DuckDBPyConnection, user_id: str) -> list[AnswerCard]:
@@ -278,7 +275,7 @@ def answers_by_tier(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Tonight's answers per cascade tier and model, with their energy and measurement method."""
     return _frame(con, """
         SELECT tier, coalesce(model, 'template') AS model, energy_method AS method,
-               count(*) AS answers, sum(joules) / 3600 AS wh
+               count(*) AS answers, sum(joules) AS joules
         FROM answers GROUP BY ALL ORDER BY tier, model
     """)
 
@@ -345,7 +342,7 @@ def quarantine_sample(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pd.Dat
 
 def unmapped_backlog(con: duckdb.DuckDBPyConnection, limit: int = 100) -> pd.DataFrame:
     """Questions the catalogue could not map, grouped by text: how often, by whom, closest intents."""
-    return _frame(con, """
+    frame = _frame(con, """
         SELECT any_value(question ORDER BY asked_at DESC) AS question, count(*) AS times_asked,
                count(DISTINCT user_id) AS users, max(asked_at) AS last_asked,
                any_value(closest ORDER BY asked_at DESC) AS closest
@@ -353,6 +350,9 @@ def unmapped_backlog(con: duckdb.DuckDBPyConnection, limit: int = 100) -> pd.Dat
         GROUP BY lower(trim(question))
         ORDER BY times_asked DESC, last_asked DESC LIMIT $limit
     """, {"limit": limit})
+    frame["closest"] = [", ".join(map(str, _json_list(c))) if str(c or "").startswith("[") else c
+                        for c in frame["closest"]]
+    return frame
 
 
 @dataclass(frozen=True)

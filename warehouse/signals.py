@@ -10,10 +10,11 @@ of a month bring "why did last month change?").
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
-import pandas as pd
+import numpy as np
 
 from warehouse.facts import where_clause
 from warehouse.forecasting import Signal, _is_month_start
@@ -27,21 +28,43 @@ SIGNAL_METRICS = {"revenue": "sales", "profit": "profit", "orders": "orders"}
 _HISTORY_DAYS = 220
 
 
-def _daily(con: duckdb.DuckDBPyConnection, scope: Scope, asked_on: date, by: str | None = None) -> dict[str, pd.DataFrame]:
+@dataclass
+class _Series:
+    """Cumulative daily sums of one scope member, for O(1) period totals."""
+
+    first_day: date
+    cumulative: dict[str, np.ndarray]
+
+    def total(self, column: str, rng: DateRange) -> float:
+        lo = max((rng.start - self.first_day).days, 0)
+        hi = (rng.end - self.first_day).days + 1
+        if hi <= lo:
+            return 0.0
+        cum = self.cumulative[column]
+        hi = min(hi, len(cum) - 1)
+        return float(cum[hi] - cum[lo])
+
+
+def _daily(con: duckdb.DuckDBPyConnection, scope: Scope, asked_on: date, by: str | None = None) -> dict[str, _Series]:
     """Daily sales, profit and orders in ``scope`` (per member of column ``by`` when given)."""
     rng = DateRange(asked_on - timedelta(days=_HISTORY_DAYS), asked_on - timedelta(days=1))
     where, args = where_clause(rng, scope.as_dict())
     group = f"o.{by}" if by else "'*'"
-    frame = con.execute(
-        f"SELECT {group} AS member, o.order_date AS day, sum(o.sales) AS sales, sum(o.profit) AS profit, "
-        f"count(DISTINCT o.order_id) AS orders FROM sales_facts o WHERE {where} GROUP BY 1, 2", args).df()
-    index = pd.date_range(rng.start, rng.end, freq="D")
-    return {str(member): part.set_index(pd.to_datetime(part["day"])).drop(columns=["day", "member"])
-            .reindex(index, fill_value=0) for member, part in frame.groupby("member")}
+    rows = con.execute(
+        f"SELECT {group} AS member, o.order_date AS day, sum(o.sales), sum(o.profit), "
+        f"count(DISTINCT o.order_id) FROM sales_facts o WHERE {where} GROUP BY 1, 2", args).fetchall()
+    days = rng.days
+    arrays: dict[str, np.ndarray] = {}
+    for member, day, sales, profit, orders in rows:
+        block = arrays.setdefault(str(member), np.zeros((3, days)))
+        block[:, (day - rng.start).days] = (sales or 0.0, profit or 0.0, orders or 0)
+    return {member: _Series(rng.start, {c: np.concatenate([[0.0], np.cumsum(block[i])])
+                                        for i, c in enumerate(("sales", "profit", "orders"))})
+            for member, block in arrays.items()}
 
 
-def _sum(daily: pd.DataFrame, column: str, rng: DateRange) -> float:
-    return float(daily.loc[pd.Timestamp(rng.start):pd.Timestamp(rng.end), column].sum())
+def _sum(daily: _Series, column: str, rng: DateRange) -> float:
+    return daily.total(column, rng)
 
 
 def _history_ranges(token: str, current: DateRange) -> list[DateRange]:
@@ -55,7 +78,7 @@ def _history_ranges(token: str, current: DateRange) -> list[DateRange]:
     return out
 
 
-def _beyond_band(daily: pd.DataFrame, asked_on: date, periods: tuple[str, ...]):
+def _beyond_band(daily: _Series, asked_on: date, periods: tuple[str, ...]):
     """(metric, period, label, sigmas) for every value beyond its usual band."""
     for token in periods:
         period = resolve(token, asked_on)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -254,7 +254,7 @@ def compare_slots(a: Slots, b: Slots) -> list[str]:
     Set-valued slots must be equal. Business metrics and compass places conflict only when both
     questions name one ("profit" vs "revenue", "West" vs "East"): a question naming none may use a
     word the lexicons lack, and a one-sided extra word is the word aligner's business. Named values conflict when each
-    question has one the other does not mention, allowing one-letter typos in long names.
+    question has one the other does not mention, allowing typos in names of 5+ letters.
     """
     reasons = [f"{name} differ: {_show(getattr(a, name))} vs {_show(getattr(b, name))}"
                for name in _SET_SLOTS
@@ -368,18 +368,35 @@ def _scale_word(word: str) -> str:
 
 
 def _unmentioned(entities: frozenset[str], words: frozenset[str]) -> list[str]:
-    """Named values not mentioned among ``words`` (one edit allowed for words of 5+ letters)."""
+    """Named values not mentioned among ``words``, typos allowed (``is_typo_of``)."""
     return sorted(e for e in entities
-                  if e not in words and not (len(e) >= 5 and any(_one_edit_apart(e, w) for w in words)))
+                  if e not in words and not any(is_typo_of(e, w) for w in words))
 
 
-def _one_edit_apart(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` differ by one insertion, deletion, substitution or swap."""
-    if abs(len(a) - len(b)) > 1 or a == b:
-        return False
-    i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    return (a[i + 1:] == b[i + 1:] or a[i + 1:] == b[i:] or a[i:] == b[i + 1:]
-            or (a[i:i + 2] == b[i:i + 2][::-1] and a[i + 2:] == b[i + 2:]))
+def is_typo_of(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are the same word up to a typo: one edit (insertion, deletion,
+    substitution or swap of neighbours) for words of 5–7 letters, two for longer ones."""
+    shorter = min(len(a), len(b))
+    if a == b or shorter < 5:
+        return a == b
+    allowed = 1 if shorter < 8 else 2
+    return abs(len(a) - len(b)) <= allowed and _edit_distance(a, b, allowed) <= allowed
+
+
+def _edit_distance(a: str, b: str, cap: int) -> int:
+    """Optimal-string-alignment distance, giving up (returning cap + 1) once it exceeds ``cap``."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > cap:
+            return cap + 1
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def _capitalised_words(text: str) -> set[str]:
@@ -406,47 +423,61 @@ def _show(values: object) -> str:
     return str(values)
 
 
-class WordAligner:
-    """Finds the content words of one question that have no counterpart in the other.
 
-    A word is matched by the same lemma, a one-letter typo (5+ letters) or, failing those, by its
-    most similar content word of the other question, using ``encode`` (texts → L2-normalised
-    vectors, e.g. ``Embedder.encode``) on the single words. Vectors are cached per word.
+@dataclass(frozen=True)
+class Alignment:
+    """How well the content words of two questions pair up: ``score`` is the similarity of the
+    worst-matched word to its closest counterpart (1.0 when every word occurs in both)."""
+
+    score: float
+    weakest: tuple[str, str, float] | None = None
+
+
+class WordVectors(Protocol):
+    """Per-word contextual vectors of a text, e.g. ``warehouse.embedding.EncodedText``."""
+
+    words: tuple[str, ...]
+    word_vectors: np.ndarray
+
+
+def align(q1: str, v1: WordVectors, q2: str, v2: WordVectors) -> Alignment:
+    """Pair each content word of either question with its closest content word of the other.
+
+    Words in both questions (same lemma, or a typo of one: ``is_typo_of``) count as matched;
+    every other word is scored by the cosine of its contextual vector with the closest content
+    word of the other question. A word added on one side only ("… and their ages") or swapped for a
+    different concept ("source" vs "destination") scores low; a synonym ("heads" vs "leaders")
+    scores higher.
     """
+    words1, vectors1 = _content_vectors(extract_slots(q1).content, v1)
+    words2, vectors2 = _content_vectors(extract_slots(q2).content, v2)
+    scored = _closest(words1, vectors1, words2, vectors2) + _closest(words2, vectors2, words1, vectors1)
+    if not scored:
+        return Alignment(score=1.0)
+    weakest = min(scored, key=lambda item: item[2])
+    return Alignment(score=weakest[2], weakest=weakest)
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray], cache_size: int = 200_000) -> None:
-        self._encode = encode
-        self._vectors: dict[str, np.ndarray] = {}
-        self._cache_size = cache_size
 
-    def unmatched(self, q1: str, q2: str) -> list[tuple[str, str, float]]:
-        """(word, closest word of the other question, similarity) for each word without an exact
-        counterpart, from both sides; an empty list when every content word is matched."""
-        a, b = extract_slots(q1).content, extract_slots(q2).content
-        return self._side(a, b) + self._side(b, a)
+def _content_vectors(content: frozenset[str], vectors: WordVectors) -> tuple[list[str], np.ndarray]:
+    """Lemmas and vectors of the encoder's words that are content words of the question."""
+    parts = content | {p for w in content for p in re.split(r"[-.']", w) if p}
+    rows = [(lemma(w), i) for i, w in enumerate(vectors.words) if lemma(w) in parts]
+    matrix = np.asarray(vectors.word_vectors, dtype=np.float32)[[i for _, i in rows]]
+    return [w for w, _ in rows], matrix.reshape(len(rows), -1)
 
-    def missing_mass(self, q1: str, q2: str) -> float:
-        """Sum over unmatched words of (1 − similarity to their closest counterpart)."""
-        return float(sum(1.0 - max(sim, 0.0) for _, _, sim in self.unmatched(q1, q2)))
 
-    def _side(self, words: frozenset[str], other: frozenset[str]) -> list[tuple[str, str, float]]:
-        """Unmatched words of ``words`` with their closest word in ``other``."""
-        loose = sorted(w for w in words if w not in other and not (
-            len(w) >= 5 and any(_one_edit_apart(w, o) for o in other)))
-        if not loose:
-            return []
-        if not other:
-            return [(w, "", 0.0) for w in loose]
-        candidates = sorted(other)
-        sims = self._vectors_of(loose) @ self._vectors_of(candidates).T
-        best = sims.argmax(axis=1)
-        return [(w, candidates[j], float(sims[i, j])) for i, (w, j) in enumerate(zip(loose, best))]
-
-    def _vectors_of(self, words: list[str]) -> np.ndarray:
-        """Cached single-word vectors, encoding the missing ones in one batch."""
-        missing = [w for w in words if w not in self._vectors]
-        if missing:
-            if len(self._vectors) + len(missing) > self._cache_size:
-                self._vectors.clear()
-            self._vectors.update(zip(missing, self._encode(missing)))
-        return np.stack([self._vectors[w] for w in words])
+def _closest(words: list[str], vectors: np.ndarray, other_words: list[str],
+             other_vectors: np.ndarray) -> list[tuple[str, str, float]]:
+    """(word, closest other word, cosine) for each word that the other side does not contain."""
+    present = set(other_words)
+    out = []
+    for i, word in enumerate(words):
+        if word in present or any(is_typo_of(word, o) for o in present):
+            continue
+        if not other_words:
+            out.append((word, "", 0.0))
+            continue
+        sims = other_vectors @ vectors[i]
+        j = int(sims.argmax())
+        out.append((word, other_words[j], float(sims[j])))
+    return out

@@ -1,10 +1,9 @@
 """Ask: match a free-text question to an answer computed last night, or queue it for tonight."""
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import data, identity
-from dashboard.components import answer_card, md_escape
+from dashboard.components import answer_card, md_escape, table
 
 user = identity.viewer()
 snapshot = data.require_snapshot()
@@ -24,8 +23,10 @@ st.caption(f"Live answers: {'unavailable' if live.requested else 'off'}. {live.r
 
 if asked and text.strip():
     with st.spinner("Looking through last night's answers…"):
-        st.session_state["ask_outcome"] = data.ask(snapshot, user, text)
-outcome = st.session_state.get("ask_outcome")
+        st.session_state["ask_outcome"] = (snapshot, user.user_id, data.ask(snapshot, user, text))
+last_snapshot, asker, outcome = st.session_state.get("ask_outcome", (None, None, None))
+if (last_snapshot, asker) != (snapshot, user.user_id):
+    outcome = None
 
 if outcome is not None:
     st.markdown(f"**You asked:** {md_escape(outcome.question)}")
@@ -41,12 +42,9 @@ if outcome is not None:
                 "questions.", icon=":material/schedule_send:")
         if outcome.candidates:
             st.subheader("Closest answers, and why they were refused")
-            st.dataframe(pd.DataFrame({
-                "Answer": [c.question_text for c in outcome.candidates],
-                "Similarity": [c.similarity for c in outcome.candidates],
-                "Why not served": [c.refused_reason or "" for c in outcome.candidates],
-            }), hide_index=True, width="stretch",
-                column_config={"Similarity": st.column_config.NumberColumn(format="%.2f")})
+            st.markdown("\n".join(
+                f"- **{md_escape(c.question_text)}** (similarity {c.similarity:.2f}): "
+                f"{md_escape(c.refused_reason or 'not served')}" for c in outcome.candidates))
 
 with st.expander("What was answered last night in your scope"):
-    st.dataframe(data.answerable(snapshot, user.scope.key()), hide_index=True, width="stretch")
+    table(data.answerable(snapshot, user.scope.key()), {"answer_id": "Answer id"})

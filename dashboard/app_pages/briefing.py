@@ -13,8 +13,9 @@ cards = data.briefing(snapshot, user.user_id)
 
 st.title(f"Good morning, {md_escape(user.name.split()[0])}")
 published = f"{night.published_at:%H:%M on %d %b}" if night.published_at else "unknown"
+lag = f" ({fresh.data_lag_days} days before)" if fresh.data_lag_days and fresh.data_lag_days > 1 else ""
 st.markdown(f"**Briefing as of {format_day(night.as_of)}** · data through "
-            f"{format_day(night.data_through)} · published {published}")
+            f"{format_day(night.data_through)}{lag} · published {published}")
 if fresh.stale:
     st.warning(f"This briefing is {fresh.days_behind} day(s) old: no night has been published "
                "since. The Pipeline page shows what happened.", icon=":material/schedule:")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import data, identity
-from dashboard.components import format_day, md_escape
+from dashboard.components import format_day, md_escape, table
 
 identity.viewer(roles=identity.PIPELINE_ROLES)
 snapshot = data.require_snapshot()
@@ -32,28 +32,25 @@ if night.dagster_url and night.dagster_url.startswith(("http://", "https://")):
     st.caption(f"Dagster UI: {md_escape(night.dagster_url)}")
 
 st.subheader("Last nights' runs")
-st.dataframe(runs, hide_index=True, width="stretch", column_config={
-    "night": st.column_config.DateColumn("Night"),
-    "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
-    "wh": st.column_config.NumberColumn("Wh", format="%.3f")})
+table(runs, {"run_id": "Run", "wh": "Energy (Wh)", "seconds": "Seconds"})
 with st.expander("Every asset of those runs"):
-    st.dataframe(tables["asset_runs"], hide_index=True, width="stretch", column_config={
-        "night": st.column_config.DateColumn("Night"),
-        "wh": st.column_config.NumberColumn("Wh", format="%.3f")})
+    table(tables["asset_runs"], {"run_id": "Run", "wh": "Energy (Wh)", "energy_method": "Energy method"})
 
 st.subheader("Freshness by asset")
-st.dataframe(tables["freshness"], hide_index=True, width="stretch")
+table(tables["freshness"], {"last_success_night": "Last successful night",
+                            "last_success_at": "Last success at", "latest_status": "Latest status"})
 
 st.subheader("Quarantined rows")
 if tables["quarantine"].empty:
     st.success("No rows quarantined.", icon=":material/check:")
 else:
-    st.dataframe(tables["quarantine"], hide_index=True, width="stretch")
+    table(tables["quarantine"], {"source_file": "File", "rows": "Rows", "last_at": "Last quarantined"})
     with st.expander("Most recent quarantined rows"):
-        st.dataframe(tables["quarantine_sample"], hide_index=True, width="stretch")
+        table(tables["quarantine_sample"], {"source_file": "File", "row_number": "Row",
+                                            "raw": "Raw text", "quarantined_at": "Quarantined at"})
 
 st.subheader("Unmapped questions: the catalogue's backlog")
 if tables["unmapped"].empty:
     st.success("Every question asked mapped onto the catalogue.", icon=":material/check:")
 else:
-    st.dataframe(tables["unmapped"], hide_index=True, width="stretch")
+    table(tables["unmapped"], {"times_asked": "Times asked", "closest": "Closest intents"})

@@ -4,7 +4,7 @@ import altair as alt
 import streamlit as st
 
 from dashboard import data, identity
-from dashboard.components import format_energy, md_escape, method_label
+from dashboard.components import format_energy, md_escape, method_label, night_axis, table
 
 identity.viewer(roles=identity.SAVINGS_ROLES)
 snapshot = data.require_snapshot()
@@ -19,15 +19,17 @@ if total.nights == 0:
 methods = ", ".join(method_label(m) for m in total.energy_methods)
 st.caption(f"Over the last {total.nights} night(s). Energy method: {md_escape(methods)}.")
 if not total.all_measured:
-    st.info("Figures marked **estimate** are CPU time × a configured wattage, not a meter "
-            "reading: " + md_escape("; ".join(total.method_notes)), icon=":material/calculate:")
+    st.info("Figures marked **(estimate)** come from CPU time × a configured wattage, not from "
+            "an energy meter. The night's note: " + md_escape("; ".join(total.method_notes)),
+            icon=":material/calculate:")
 estimate = "" if total.all_measured else " (estimate)"
 
 queries, rate, waste = st.columns(3)
 queries.metric("Live queries avoided", f"{total.hits:,}", border=True,
                help="Questions answered from a pre-computed answer instead of a live query.")
 rate.metric("Hit rate", f"{total.hit_rate:.0%}" if total.hit_rate is not None else "—", border=True,
-            help=f"{total.hits:,} of {total.questions:,} questions asked")
+            help=f"{total.hits:,} of {total.questions:,} questions asked were answered from last "
+                 f"night's answers; {total.misses:,} were queued for the next night.")
 waste.metric("Answers read / computed", f"{total.answers_read:,} / {total.answers_computed:,}",
              f"{total.waste_ratio:.0%} never read" if total.waste_ratio is not None else None,
              delta_color="inverse", delta_arrow="off", border=True)
@@ -41,7 +43,7 @@ carbon.metric(f"Net CO₂ saved{estimate}", f"{total.net_co2_g:,.1f} g", border=
               help="From the configured carbon-intensity profile.")
 
 st.subheader("Live queries avoided and hit rate, per night")
-per_night = alt.Chart(nights).encode(x=alt.X("night:T", title=None))
+per_night = alt.Chart(nights).encode(x=night_axis())
 st.altair_chart(alt.layer(
     per_night.mark_bar(opacity=0.8).encode(y=alt.Y("hits:Q", title="Live queries avoided")),
     per_night.mark_line(point=True, color="#e45756").encode(
@@ -49,33 +51,36 @@ st.altair_chart(alt.layer(
 ).resolve_scale(y="independent").properties(height=240), width="stretch")
 
 st.subheader("Answers computed vs read (waste)")
-computed_read = nights.melt(id_vars="night", value_vars=["answers_computed", "answers_read"],
-                            var_name="what", value_name="answers")
+computed_read = nights.rename(columns={"answers_computed": "computed", "answers_read": "read"}).melt(
+    id_vars="night", value_vars=["computed", "read"], var_name="answers", value_name="count")
 st.altair_chart(alt.Chart(computed_read).mark_bar().encode(
-    x=alt.X("night:T", title=None), xOffset="what:N", y=alt.Y("answers:Q", title="Answers"),
-    color=alt.Color("what:N", title=None, legend=alt.Legend(orient="bottom"),
-                    scale=alt.Scale(domain=["answers_computed", "answers_read"],
-                                    range=["#9ecae9", "#3182bd"])),
+    x=night_axis(), xOffset="answers:N", y=alt.Y("count:Q", title="Answers"),
+    color=alt.Color("answers:N", title=None, legend=alt.Legend(orient="bottom"),
+                    scale=alt.Scale(domain=["computed", "read"], range=["#9ecae9", "#3182bd"])),
+    tooltip=["answers:N", "count:Q"],
 ).properties(height=220), width="stretch")
 
 st.subheader("Net savings per night")
-net = nights.melt(id_vars="night", value_vars=["net_wh", "live_wh_avoided", "batch_wh"],
-                  var_name="figure", value_name="Wh")
+net = nights.rename(columns={"net_wh": "net saved", "live_wh_avoided": "live answers avoided",
+                             "batch_wh": "spent pre-computing"}).melt(
+    id_vars="night", value_vars=["net saved", "live answers avoided", "spent pre-computing"],
+    var_name="figure", value_name="Wh")
 st.altair_chart(alt.Chart(net).mark_line(point=True).encode(
-    x=alt.X("night:T", title=None), y=alt.Y("Wh:Q", title=f"Wh{estimate}"),
+    x=night_axis(), y=alt.Y("Wh:Q", title=f"Wh{estimate}"),
     color=alt.Color("figure:N", title=None, legend=alt.Legend(orient="bottom")),
+    tooltip=["figure:N", alt.Tooltip("Wh:Q", format=",.3f")],
 ).properties(height=220), width="stretch")
 
 st.subheader("Energy spent pre-computing, by tier")
-by_tier["method"] = by_tier["method"].map(method_label)
-st.altair_chart(alt.Chart(by_tier).mark_bar().encode(
-    x=alt.X("night:T", title=None), y=alt.Y("wh:Q", title="Wh"),
-    color=alt.Color("tier_label:N", title="Tier", legend=alt.Legend(orient="bottom")),
-    tooltip=["tier_label", "method", alt.Tooltip("wh:Q", format=",.3f"), "assets"],
+tiers = by_tier.assign(measured=by_tier["tier_label"] + " · " + by_tier["method"].map(method_label))
+st.altair_chart(alt.Chart(tiers).mark_bar().encode(
+    x=night_axis(), y=alt.Y("wh:Q", title="Wh"),
+    color=alt.Color("measured:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
+    tooltip=["measured:N", alt.Tooltip("wh:Q", format=",.3f"), "assets:N"],
 ).properties(height=220), width="stretch")
-st.dataframe(answers_by_tier.assign(method=answers_by_tier["method"].map(method_label)),
-             hide_index=True, width="stretch",
-             column_config={"wh": st.column_config.NumberColumn("Wh", format="%.4f")})
+st.caption("Last night's answers by tier:")
+table(answers_by_tier.assign(method=answers_by_tier["method"].map(method_label)),
+      {"joules": "Energy (J)", "method": "Energy method"})
 
 st.subheader("What the hits would have cost live")
 if baseline is None:
@@ -91,8 +96,6 @@ else:
         f"**{format_energy(avoided)}** live.")
 
 st.subheader("Per night")
-st.dataframe(nights, hide_index=True, width="stretch", column_config={
-    "night": st.column_config.DateColumn("Night"),
-    "hit_rate": st.column_config.NumberColumn("Hit rate", format="percent"),
-    "waste_ratio": st.column_config.NumberColumn("Waste", format="percent"),
-    "energy_method": "Energy method", "method_note": "Method note"})
+table(nights, {"hit_rate": "Hit rate", "waste_ratio": "Waste", "batch_wh": "Batch Wh",
+              "live_wh_per_answer": "Live Wh per answer", "live_wh_avoided": "Live Wh avoided",
+              "net_wh": "Net Wh", "net_co2_g": "Net CO₂ (g)"}, percents=("hit_rate", "waste_ratio"))

@@ -1,6 +1,5 @@
 """Answer every distinct question once: facts from SQL, narratives from the cascade, briefings."""
 
-from __future__ import annotations
 
 import json
 
@@ -74,13 +73,15 @@ def answers(context: AssetExecutionContext, warehouse: WarehouseResource, energy
                 source = "text" if column == "narrative" else column
                 frame[column] = [getattr(drafts[a], source) for a in frame["answer_id"]]
             _log_tiers(con, context, night, frame, report)
-            baseline = answer_writer.measure_live_baseline(requests) if report.llm_calls else None
-            if baseline is not None:
+            llm_answers = sum(1 for d in report.drafts if d.tier > 0) + report.parse_failures + report.grounding_failures
+            if report.llm_calls:
+                routed = [r for r in requests if answer_writer.route(r) > 0]
+                baseline = answer_writer.measure_live_baseline(routed)
                 con.execute("INSERT INTO live_baseline VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
                             [night, baseline.model, baseline.method, baseline.answers, baseline.joules_per_answer,
-                             baseline.seconds_per_answer, report.batch_joules / max(report.llm_answers, 1),
-                             report.batch_seconds / max(report.llm_answers, 1)])
-            step.counts.update(llm_calls=report.llm_calls, llm_answers=report.llm_answers,
+                             baseline.seconds_per_answer, report.batch_joules / max(llm_answers, 1),
+                             report.batch_seconds / max(llm_answers, 1)])
+            step.counts.update(llm_calls=report.llm_calls, llm_answers=llm_answers,
                                parse_failures=report.parse_failures, grounding_failures=report.grounding_failures,
                                model=report.model or "none")
         replace_night_rows(con, "answers", night, frame)
@@ -95,7 +96,7 @@ def _log_tiers(con, context, night, frame: pd.DataFrame, report) -> None:
     llm = frame[frame["tier"] > 0]
     for tier, rows in llm.groupby("tier"):
         con.execute("INSERT INTO energy_log VALUES (?, ?, 'answers', ?, ?, ?, ?, ?, ?, now())",
-                    [night, context.run_id, int(tier), report.energy_method, float(rows["joules"].sum()),
+                    [night, context.run.run_id, int(tier), report.energy_method, float(rows["joules"].sum()),
                      report.batch_seconds, len(rows), f"one batched call, model {report.model}"])
 
 

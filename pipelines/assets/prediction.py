@@ -1,6 +1,5 @@
 """What users will ask: data signals, the per-user forecast, and the de-duplicated instances."""
 
-from __future__ import annotations
 
 import json
 

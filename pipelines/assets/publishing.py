@@ -1,6 +1,5 @@
 """Publish the night: savings of the day that just ended, then the immutable serving snapshot."""
 
-from __future__ import annotations
 
 import json
 import os
@@ -63,7 +62,7 @@ def snapshot(context: AssetExecutionContext, warehouse: WarehouseResource, energ
         data_through = con.execute("SELECT max(order_date) FROM sales_facts").fetchall()[0][0]
         path = publish_snapshot(con, paths.snapshots_dir, night, {
             "as_of": morning_after(night).isoformat(), "data_through": str(data_through),
-            "run_id": context.run_id, "embedding_model": embedder.model_name,
+            "run_id": context.run.run_id, "embedding_model": embedder.model_name,
             "next_window_start": f"{window.start_hour:02d}:00", "next_window_end": f"{window.end_hour:02d}:00",
             "next_window_timezone": window.timezone, "next_window_reason": window.reason,
             "dagster_url": os.environ.get("OFFPEAK_DAGSTER_URL", "http://127.0.0.1:3000")})

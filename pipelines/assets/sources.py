@@ -1,6 +1,5 @@
 """Sources of a night: sales files, the users directory, the question log, typed sales facts."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 

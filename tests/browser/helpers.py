@@ -35,7 +35,8 @@ def streamlit_server(env: dict[str, str], log: Path, timeout: float = 60) -> Ite
     port = free_port()
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
                "--server.address", "127.0.0.1", "--server.port", str(port),
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+               "--client.toolbarMode", "viewer"]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env},
                                    stdout=out, stderr=subprocess.STDOUT)
@@ -67,7 +68,7 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float
 
 
 @contextmanager
-def chromium(profile: Path, width: int = 1400, height: int = 1800):
+def chromium(profile: Path, width: int = 1400, height: int = 1000):
     """A headless Chromium driven through Debian's chromedriver (Selenium Manager never runs)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -163,8 +164,15 @@ class Dashboard:
         return self.wait_for_text(expect)
 
     def screenshot(self, name: str) -> Path:
-        """Save what the browser shows to tests/artifacts/NAME.png."""
+        """Save the whole page (the window grown to fit it) to tests/artifacts/NAME.png."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
+        size = self.driver.get_window_size()
+        needed = self.driver.execute_script(
+            "const main = document.querySelector('[data-testid=stMain]');"
+            "return Math.max(document.body.scrollHeight, main ? main.scrollHeight : 0);")
+        self.driver.set_window_size(size["width"], min(max(needed + 80, size["height"]), 6000))
+        time.sleep(0.8)  # let charts lay themselves out at the new size
         self.driver.save_screenshot(str(path))
+        self.driver.set_window_size(size["width"], size["height"])
         return path

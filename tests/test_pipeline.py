@@ -1,0 +1,122 @@
+"""A whole night through Dagster on a temp warehouse; automation evaluated with Dagster's contexts."""
+
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, build_schedule_context, build_sensor_context
+
+from pipelines.nightly import run_night
+from pipelines.resources.build import build_resources
+from pipelines.resources.llm import AnswerWriterResource
+from warehouse.config import REPO_ROOT, offpeak_paths
+from warehouse.demo import generate_orders, generate_users, write_orders
+from warehouse.simulator import simulate_question_log, write_question_log
+from warehouse.snapshot import current_snapshot, open_snapshot, snapshot_meta
+from warehouse.users import users_to_csv
+
+NIGHT = date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    paths = offpeak_paths(tmp_path_factory.mktemp("home")).ensure()
+    write_orders(paths, n_lines=20_000, end_date=NIGHT + timedelta(days=1), years=2)
+    users = generate_users(8)
+    paths.users_csv.write_text(users_to_csv(users), encoding="utf-8")
+    orders = generate_orders(20_000, end_date=NIGHT + timedelta(days=1), years=2)
+    log = simulate_question_log(users, orders, NIGHT - timedelta(days=40), NIGHT + timedelta(days=1))
+    write_question_log(log, paths.question_log_dir / "history.csv")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with DagsterInstance.ephemeral() as inst:
+        yield inst
+
+
+def counts(paths, night):
+    con = duckdb.connect(str(paths.warehouse_db), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t} WHERE night = ?", [night]).fetchall()[0][0]
+                for t in ("forecast", "question_instances", "facts", "answers", "briefings")}
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_a_whole_night_publishes_a_complete_snapshot(home, instance):
+    assert run_night(NIGHT - timedelta(days=1), home, build_resources(str(home.home)), instance=instance)
+    assert run_night(NIGHT, home, build_resources(str(home.home)), instance=instance)
+    found = counts(home, NIGHT)
+    assert found["answers"] == found["question_instances"] == found["facts"] > 0
+    assert found["forecast"] == found["briefings"] >= found["answers"]   # shared questions computed once
+    snap = open_snapshot(current_snapshot(home.snapshots_dir))
+    try:
+        meta = snapshot_meta(snap)
+        assert meta["night"] == NIGHT.isoformat() and meta["as_of"] == (NIGHT + timedelta(days=1)).isoformat()
+        users_with_cards = snap.execute("SELECT count(DISTINCT user_id) FROM briefings").fetchall()[0][0]
+        assert users_with_cards == snap.execute("SELECT count(*) FROM users").fetchall()[0][0] == 8
+        saved = snap.execute("SELECT questions, hits, answers_computed FROM savings").fetchall()
+        assert saved and saved[-1][2] > 0
+    finally:
+        snap.close()
+    con = duckdb.connect(str(home.warehouse_db), read_only=True)
+    runs = con.execute("SELECT count(DISTINCT asset), min(joules) FROM asset_runs WHERE night = ?", [NIGHT]).fetchall()
+    con.close()
+    assert runs[0][0] == 12 and runs[0][1] > 0
+
+
+@pytest.mark.slow
+def test_rerunning_a_night_is_idempotent(home, instance):
+    before = counts(home, NIGHT)
+    assert run_night(NIGHT, home, build_resources(str(home.home)), instance=instance)
+    assert counts(home, NIGHT) == before
+
+
+class _Crash(AnswerWriterResource):
+    def write_answers(self, requests):
+        raise RuntimeError("the GPU fell over halfway through the batch")
+
+
+@pytest.mark.slow
+def test_a_crash_halfway_leaves_the_published_snapshot_alone(home, instance):
+    published = current_snapshot(home.snapshots_dir)
+    before = counts(home, NIGHT)
+    resources = build_resources(str(home.home), answer_writer=_Crash())
+    assert not run_night(NIGHT, home, resources, instance=instance, say=lambda s: None)
+    assert current_snapshot(home.snapshots_dir) == published
+    assert counts(home, NIGHT)["answers"] == before["answers"]
+
+
+def test_schedule_runs_the_night_that_just_ended():
+    from pipelines.schedules import WINDOW, nightly_schedule
+    when = datetime(2026, 11, 22, WINDOW.start_hour, 0, tzinfo=timezone.utc)
+    request = nightly_schedule(build_schedule_context(scheduled_execution_time=when))
+    assert request.partition_key == "2026-11-21"
+    assert nightly_schedule.cron_schedule == WINDOW.cron
+
+
+def test_sensor_requests_an_ingest_once_per_new_set_of_files(tmp_path):
+    from pipelines.resources.warehouse import WarehouseResource
+    from pipelines.sensors import drop_folder_sensor
+    paths = offpeak_paths(tmp_path).ensure()
+    resources = {"warehouse": WarehouseResource(home=str(tmp_path))}
+    first = drop_folder_sensor(build_sensor_context(resources=resources))
+    assert not isinstance(first, list) and "no sales files" in str(first.skip_message)
+    (paths.drop_dir / "orders.csv").write_text("order_id\n", encoding="utf-8")
+    request = drop_folder_sensor(build_sensor_context(resources=resources))
+    assert request.run_key.startswith("drop-")
+    again = drop_folder_sensor(build_sensor_context(resources=resources, cursor=request.run_key[5:]))
+    assert "no new files" in again.skip_message
+
+
+def test_definitions_load_from_workspace_yaml():
+    dagster = Path(sys.executable).parent / "dagster"
+    result = subprocess.run([str(dagster), "definitions", "validate", "-w", str(REPO_ROOT / "workspace.yaml")],
+                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
