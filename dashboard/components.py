@@ -106,17 +106,17 @@ def chart(card: AnswerCard) -> alt.Chart | None:
         ordered = frame.sort_values("value", ascending=False)
         base = alt.Chart(ordered).encode(y=alt.Y("label:N", title=None, sort=None))
         has_previous = "previous" in frame.columns
-        periods = alt.Color("period:N", title=None, legend=alt.Legend(orient="bottom") if has_previous else None,
-                            scale=alt.Scale(domain=["this period", "previous period"],
-                                            range=["#1c83e1", "#262730"]))
+        period_colour = alt.Color(
+            "period:N", title=None, legend=alt.Legend(orient="bottom") if has_previous else None,
+            scale=alt.Scale(domain=["this period", "previous period"], range=["#1c83e1", "#262730"]))
         bars = base.mark_bar(cornerRadiusEnd=3).transform_calculate(period="'this period'").encode(
-            x=alt.X("value:Q", title=title, axis=axis), color=periods,
+            x=alt.X("value:Q", title=title, axis=axis), color=period_colour,
             tooltip=[alt.Tooltip("label:N"), alt.Tooltip("value:Q", format=",.2f")])
         layers = [bars]
         if has_previous:
             layers.append(base.mark_tick(thickness=3, size=26).transform_calculate(
                 period="'previous period'").encode(
-                x=alt.X("previous:Q"), color=periods,
+                x=alt.X("previous:Q"), color=period_colour,
                 tooltip=[alt.Tooltip("label:N"), alt.Tooltip("previous:Q", format=",.2f")]))
         return alt.layer(*layers).properties(height=alt.Step(34))
     return None
@@ -174,6 +174,5 @@ def answer_card(card: AnswerCard, note: str | None = None) -> None:
                 table(pd.DataFrame(card.chart_data))
         if card.reasons:
             st.markdown("**Why you see this:** " + " · ".join(md_escape(r) for r in card.reasons))
-        model = card.model or "template"
-        joules = "" if card.joules is None else f" · {card.joules:,.1f} J ({method_label(card.energy_method)})"
-        st.caption(md_escape(f"Computed last night · tier {card.tier} · {model}") + md_escape(joules))
+        energy = "" if card.joules is None else f" · {card.joules:,.1f} J ({method_label(card.energy_method)})"
+        st.caption(md_escape(f"Computed last night · tier {card.tier} · {card.model or 'template'}{energy}"))

@@ -5,7 +5,8 @@ The user comes from, in order:
 1. an identity provider (``st.user`` when ``st.login`` is configured): the ``email``, then the
    ``preferred_username``, then the ``sub`` claim must equal a ``user_id`` in the users directory;
 2. a trusted header set by an authenticating proxy, named by ``OFFPEAK_TRUSTED_HEADER``
-   (e.g. ``X-Forwarded-Email``); when configured, nothing else is accepted;
+   (e.g. ``X-Forwarded-Email``); when configured, nothing else is accepted. Only safe when the
+   app is reachable solely through that proxy (bind Streamlit to 127.0.0.1 behind it);
 3. demo mode only (``OFFPEAK_DEMO_MODE=1``, said on screen): a picker in the sidebar.
 
 Anyone else sees a clear message and nothing else. The app resolves the identity once per run

@@ -185,8 +185,6 @@ def test_validate_params_rejects(intent_id, params, fragment):
         validate_params(intent, intent.bind(params))
 
 
-@pytest.mark.xfail(strict=True, reason="validate_params accepts n=True (bool is an int subclass): "
-                                      "n is not a whole number, yet it passes as 1")
 def test_validate_params_rejects_boolean_n():
     intent = CATALOGUE["top_products"]
     with pytest.raises(ValueError):

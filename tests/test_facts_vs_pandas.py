@@ -152,7 +152,7 @@ def oracle_compare(token: str, asked: date, compare: str) -> Range:
 # the oracle: metrics
 # ------------------------------------------------------------------------------------------------
 
-ADDITIVE = {"revenue", "profit", "orders", "quantity"}
+ADDITIVE = {"revenue", "profit", "quantity"}   # distinct orders do not add up across members
 DRIVER_DIMS = ("category", "sub_category", "region", "segment", "state")
 DIM_COLUMN = {"product": "product_name", "customer": "customer_name", "state": "state",
               "sub_category": "sub_category", "category": "category", "region": "region",
@@ -332,7 +332,7 @@ KPI_CASES = [  # (period, asked_on, filters)
     ("last_year", JAN20, {}),          # 2019: nothing the year before (delta_pct None)
 ]
 # Against last year only: February vs February, and empty to-date periods (their "prev" is
-# covered by an xfail test below).
+# covered by the edge-case tests below).
 KPI_YOY_ONLY_CASES = [("last_month", MAR1, {}), ("quarter_to_date", JUL, {}), ("this_week", MAR, WEST),
                       ("month_to_date", MAR1, {})]
 
@@ -417,6 +417,10 @@ CUSTOMERS_CASES = [  # (period, asked_on, filters)
     ("yesterday", NOV, {}),
     ("last_year", JAN20, {}),          # 2019: the first year, mostly new customers
     ("quarter_to_date", JUL, {}),      # empty period
+    # a customer's first order on the period's first day is new (CD-12280, RB-19360, MH-18115)
+    ("yesterday", date(2022, 11, 6), {}),
+    ("last_month", date(2021, 5, 15), {}),
+    ("last_week", date(2021, 8, 30), {}),
 ]
 
 
@@ -643,16 +647,11 @@ def test_warehouse_totals_match_pandas(con, df):
 
 
 # ------------------------------------------------------------------------------------------------
-# known disagreements with the documented conventions (strict xfail: they flip when fixed)
+# edge cases of the conventions: empty to-date periods, leap years
 # ------------------------------------------------------------------------------------------------
 
-EMPTY_PREV_REASON = (
-    "periods.comparison_range: 'prev' of an empty to-date period (asked on its first day) is the "
-    "single day before (max(days, 1)), not an empty period of equal length, so e.g. quarter_to_date "
-    "asked 2022-07-01 reports value 0 vs previous 4721.98 (30 Jun 2022), delta_pct -100.0")
 
 
-@pytest.mark.xfail(strict=True, reason=EMPTY_PREV_REASON)
 @pytest.mark.parametrize("intent_id,token,asked", [
     ("revenue_vs_prev", "quarter_to_date", JUL),
     ("revenue_total", "quarter_to_date", JUL),
@@ -666,13 +665,8 @@ def test_empty_to_date_period_compares_with_an_empty_period(con, df, intent_id, 
     assert (fig["previous"], fig["delta"], fig["delta_pct"]) == (0, 0, None)
 
 
-LEAP_YOY_REASON = (
-    "periods.comparison_range(yoy) shifts a calendar month's start and end separately, so "
-    "revenue_vs_last_year / last_month asked 2021-03-15 compares February 2021 with 1-28 Feb 2020 "
-    "(compare_label '1–28 Feb 2020') instead of the whole of February 2020")
 
 
-@pytest.mark.xfail(strict=True, reason=LEAP_YOY_REASON)
 @pytest.mark.parametrize("intent_id", ["revenue_vs_last_year", "why_changed"])
 def test_yoy_of_february_is_the_whole_february_before(con, df, intent_id):
     params = {"period": "last_month", "compare": "yoy"}
@@ -680,13 +674,11 @@ def test_yoy_of_february_is_the_whole_february_before(con, df, intent_id):
     assert facts.key_figures["compare_label"] == "February 2020"
 
 
-@pytest.mark.xfail(strict=True, reason=EMPTY_PREV_REASON)
 def test_movers_of_an_empty_period_are_empty(con):
     facts = compute_facts(con, "biggest_movers", {"period": "quarter_to_date", "n": 5}, JUL)
     assert facts.rows == []
 
 
-@pytest.mark.xfail(strict=True, reason=EMPTY_PREV_REASON)
 def test_drivers_of_an_empty_period_vs_prev_are_empty(con):
     facts = compute_facts(con, "why_changed", {"period": "quarter_to_date", "compare": "prev"}, JUL)
     assert facts.rows == [] and facts.key_figures["previous"] == 0

@@ -221,7 +221,7 @@ def validate_params(intent: Intent, params: dict[str, Any]) -> None:
     if "period" in intent.free and period not in PERIODS:
         raise ValueError(f"intent {intent.intent_id} needs a period among {', '.join(PERIODS)}")
     n = params.get("n")
-    if n is not None and not (isinstance(n, int) and 1 <= n <= 50):
+    if n is not None and (isinstance(n, bool) or not (isinstance(n, int) and 1 <= n <= 50)):
         raise ValueError("n must be a whole number from 1 to 50")
     if params.get("dimension") not in (None, *RANK_DIMENSIONS):
         raise ValueError(f"unknown dimension {params.get('dimension')!r}")

@@ -17,7 +17,8 @@ from warehouse.catalogue import CATALOGUE, METRICS, RANK_DIMENSIONS, Intent
 from warehouse.periods import DateRange, comparison_range, range_label, resolve
 
 DRIVER_DIMENSIONS = ("category", "sub_category", "region", "segment", "state")
-ADDITIVE_METRICS = ("revenue", "profit", "orders", "quantity")
+# Metrics whose parts add up to the whole (distinct orders do not: one order spans categories).
+ADDITIVE_METRICS = ("revenue", "profit", "quantity")
 TREND_POINTS = 12
 
 

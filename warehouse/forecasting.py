@@ -15,7 +15,8 @@ Sources combine as independent chances: p = 1 - prod(1 - p_source).
 saves a live answer costing ``live_cost`` joules. The expected net saving of answering the top k
 is  sum_{i<=k} p_i * live_cost - k * batch_cost,  which grows while p_i > batch_cost / live_cost.
 So k = the number of predictions with p_i above that break-even ratio (at least ``min_k`` when
-there are any, at most ``max_k`` so a briefing stays readable). Questions several users share are
+there are any, at most ``max_k`` as a safety cap). The briefing shows only the most likely
+``BRIEFING_CARDS`` of them; the rest wait for the Ask box. Questions several users share are
 computed once, which only lowers the real batch cost per user.
 """
 
@@ -77,7 +78,7 @@ class ForecastConfig:
     batch_cost_joules: float = 1.0
     min_probability: float = 0.03
     min_k: int = 3
-    max_k: int = 15
+    max_k: int = 40
 
 
 @dataclass

@@ -20,10 +20,11 @@ from warehouse.catalogue import CATALOGUE, answer_id_for, instance_key, phrase
 from warehouse.facts import Facts, compute_facts
 from warehouse.forecasting import LoggedQuestion, Prediction
 from warehouse.narrative import headline, template_narrative
-from warehouse.understanding import EntityIndex, Understanding, understand
+from warehouse.understanding import EntityIndex, understand
 from warehouse.users import User
 
 Progress = Callable[[str], None]
+BRIEFING_CARDS = 12
 
 
 def understand_log(con: duckdb.DuckDBPyConnection, entities: EntityIndex) -> tuple[int, int]:
@@ -139,13 +140,8 @@ def briefing_rows(night: date, predictions: list[Prediction]) -> pd.DataFrame:
     rows = []
     for user_id, preds in by_user.items():
         preds.sort(key=lambda p: -p.probability)
-        for rank, p in enumerate(preds, start=1):
+        for rank, p in enumerate(preds[:BRIEFING_CARDS], start=1):
             rows.append({"night": night, "user_id": user_id, "rank": rank,
                          "answer_id": answer_id_for(night.isoformat(), p.key), "score": round(p.probability, 4),
                          "reasons": json.dumps(list(dict.fromkeys(p.reasons)))})
     return pd.DataFrame(rows, columns=["night", "user_id", "rank", "answer_id", "score", "reasons"])
-
-
-def understood(u: Understanding, user: User) -> dict[str, Any] | None:
-    """The scoped parameters of an understood question (None when unmapped or out of scope)."""
-    return scoped(u.params, user) if u.mapped else None

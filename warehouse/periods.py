@@ -104,7 +104,10 @@ def comparison_range(period: ResolvedPeriod, compare: str) -> DateRange | None:
     if compare == "yoy":
         if period.token in _WEEK_BASED:
             return DateRange(cur.start - timedelta(weeks=52), cur.end - timedelta(weeks=52))
-        return DateRange(_shift_year(cur.start, -1), _shift_year(cur.end, -1))
+        end = _shift_year(cur.end, -1)
+        if (cur.end + timedelta(days=1)).day == 1:   # a month end stays a month end (29 Feb)
+            end = _add_months(end.replace(day=1), 1) - timedelta(days=1)
+        return DateRange(_shift_year(cur.start, -1), end)
     if compare != "prev":
         raise ValueError(f"unknown comparison {compare!r}; use one of {', '.join(COMPARISONS)}")
     if period.token == "last_month":
@@ -114,7 +117,9 @@ def comparison_range(period: ResolvedPeriod, compare: str) -> DateRange | None:
         return DateRange(_add_months(cur.start, -3), cur.start - timedelta(days=1))
     if period.token == "last_year":
         return DateRange(date(cur.start.year - 1, 1, 1), date(cur.start.year - 1, 12, 31))
-    length = timedelta(days=max(cur.days, 1))
+    if cur.is_empty:
+        return DateRange(cur.start, cur.start - timedelta(days=1))
+    length = timedelta(days=cur.days)
     return DateRange(cur.start - length, cur.start - timedelta(days=1))
 
 

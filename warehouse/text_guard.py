@@ -463,7 +463,7 @@ def _content_vectors(content: frozenset[str], vectors: WordVectors) -> tuple[lis
     parts = content | {p for w in content for p in re.split(r"[-.']", w) if p}
     rows = [(lemma(w), i) for i, w in enumerate(vectors.words) if lemma(w) in parts]
     matrix = np.asarray(vectors.word_vectors, dtype=np.float32)[[i for _, i in rows]]
-    return [w for w, _ in rows], matrix.reshape(len(rows), -1)
+    return [w for w, _ in rows], matrix
 
 
 def _closest(words: list[str], vectors: np.ndarray, other_words: list[str],

