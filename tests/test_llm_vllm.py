@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.llm_models import (SMOLLM2_DIRNAME, build_tiny_llama, is_complete,
-                                  prepare_smollm2)
+                                  prepare_model_command, prepare_smollm2)
 from pipelines.resources.energy import METHODS
 from pipelines.resources.llm import AnswerWriterResource
 from warehouse.answer_types import example_requests
@@ -103,6 +103,14 @@ def test_prepare_smollm2_returns_a_complete_directory_at_once(tmp_path):
     started = time.perf_counter()
     assert prepare_smollm2(tmp_path) == target
     assert time.perf_counter() - started < 0.5
+
+
+def test_prepare_model_command_uses_the_home_models_directory(tmp_path, capsys):
+    target = tmp_path / "home" / "models" / SMOLLM2_DIRNAME
+    target.mkdir(parents=True)
+    (target / ".offpeak-complete").write_text("done\n")
+    assert prepare_model_command(tmp_path / "home") == target
+    assert "already prepared" in capsys.readouterr().out
 
 
 @pytest.mark.llm

@@ -84,14 +84,16 @@ class Embedder:
         """Group word pieces into words and average their token vectors."""
         keep = out["attention_mask"].bool()
         tokens = self._model.tokenizer.convert_ids_to_tokens(out["input_ids"][keep].tolist())
-        token_vectors = out["token_embeddings"][keep].float().numpy()
-        words, rows = _group_word_pieces(tokens)
-        word_vectors = np.stack([token_vectors[r].mean(axis=0) for r in rows]) if rows else \
-            np.zeros((0, self.dimension), dtype=np.float32)
+        words, starts, rows = _group_word_pieces(tokens)
+        if rows:
+            token_vectors = out["token_embeddings"][keep].float().numpy()[rows]
+            sums = np.add.reduceat(token_vectors, starts, axis=0)
+            word_vectors = _normalised(sums).astype(np.float16)
+        else:
+            word_vectors = np.zeros((0, self.dimension), dtype=np.float16)
         vector = _normalised(out["sentence_embedding"].float().numpy()[None, :])[0]
         vector.flags.writeable = False
-        return EncodedText(vector=vector, words=tuple(words),
-                           word_vectors=_normalised(word_vectors).astype(np.float16))
+        return EncodedText(vector=vector, words=tuple(words), word_vectors=word_vectors)
 
 
 def load_embedder() -> Embedder:
@@ -114,18 +116,23 @@ def _load() -> Embedder:
     return Embedder(model, model_name=MODEL_NAME)
 
 
-def _group_word_pieces(tokens: list[str]) -> tuple[list[str], list[list[int]]]:
-    """Join WordPiece continuations ("##s") to their word; drop special and punctuation tokens."""
+def _group_word_pieces(tokens: list[str]) -> tuple[list[str], list[int], list[int]]:
+    """Join WordPiece continuations ("##s") to their word; drop special and punctuation tokens.
+
+    Returns the words, where each word starts within the kept token rows, and the kept rows.
+    """
     words: list[str] = []
-    rows: list[list[int]] = []
+    starts: list[int] = []
+    rows: list[int] = []
     for i, token in enumerate(tokens):
-        if token.startswith("##") and rows:
+        if token.startswith("##") and words and rows[-1] == i - 1:
             words[-1] += token[2:]
-            rows[-1].append(i)
+            rows.append(i)
         elif token not in ("[CLS]", "[SEP]", "[PAD]", "[UNK]") and any(c.isalnum() for c in token):
-            words.append(token)
-            rows.append([i])
-    return words, rows
+            words.append(token.removeprefix("##"))
+            starts.append(len(rows))
+            rows.append(i)
+    return words, starts, rows
 
 
 def _normalised(matrix: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ def understand_log(con: duckdb.DuckDBPyConnection, entities: EntityIndex) -> tup
     """Understand every logged question text not seen before; return (new, unmapped among them)."""
     fresh = [r[0] for r in con.execute("""
         SELECT DISTINCT question FROM question_log
-        WHERE kind = 'ask' AND question IS NOT NULL
+        WHERE kind IN ('ask', 'hit', 'miss', 'live') AND question IS NOT NULL
           AND question NOT IN (SELECT question FROM question_understanding)""").fetchall()]
     rows, unmapped = [], 0
     for text in fresh:
@@ -55,7 +55,7 @@ def load_history(con: duckdb.DuckDBPyConnection, users: dict[str, User], before:
     rows = con.execute("""
         SELECT l.user_id, CAST(l.asked_at AS DATE), u.intent_id, u.params
         FROM question_log l JOIN question_understanding u USING (question)
-        WHERE l.kind = 'ask' AND u.mapped AND l.asked_at < ?
+        WHERE l.kind IN ('ask', 'hit', 'miss', 'live') AND u.mapped AND l.asked_at < ?
         ORDER BY l.asked_at""", [before]).fetchall()
     out = []
     for user_id, day, intent_id, params in rows:
