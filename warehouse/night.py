@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Callable
 
 import duckdb
@@ -145,3 +145,25 @@ def briefing_rows(night: date, predictions: list[Prediction]) -> pd.DataFrame:
                          "answer_id": answer_id_for(night.isoformat(), p.key), "score": round(p.probability, 4),
                          "reasons": json.dumps(list(dict.fromkeys(p.reasons)))})
     return pd.DataFrame(rows, columns=["night", "user_id", "rank", "answer_id", "score", "reasons"])
+
+
+def unmapped_backlog(con: duckdb.DuckDBPyConnection, night: date, encode) -> pd.DataFrame:
+    """Questions asked on the night's day that the catalogue could not map, each with why and
+    the three closest intents by embedding similarity: tomorrow's catalogue work, for admins."""
+    rows = con.execute("""
+        SELECT l.user_id, l.asked_at, l.question, u.closest FROM question_log l
+        JOIN question_understanding u USING (question)
+        WHERE NOT u.mapped AND l.asked_at >= ? AND l.asked_at < ?
+        ORDER BY l.asked_at""", [night, night + timedelta(days=1)]).fetchall()
+    columns = ["night", "user_id", "asked_at", "question", "closest"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    intents = list(CATALOGUE.values())
+    intent_vectors = encode([i.title for i in intents])
+    question_vectors = encode([q for _, _, q, _ in rows])
+    out = []
+    for (user_id, asked_at, question, reason), vector in zip(rows, question_vectors):
+        scores = intent_vectors @ vector
+        best = [f"{intents[i].intent_id} ({scores[i]:.2f})" for i in scores.argsort()[::-1][:3]]
+        out.append((night, user_id, asked_at, question, json.dumps([reason, *best])))
+    return pd.DataFrame(out, columns=columns)

@@ -217,6 +217,12 @@ def lemma(word: str) -> str:
     return w[:-1]
 
 
+def canonical_word(word: str) -> str:
+    """Lemma with synonyms folded: "sales"/"turnover" → "revenue", "western" → "west"."""
+    w = lemma(word)
+    return _METRIC_OF.get(w) or _COMPASS.get(w) or w
+
+
 @lru_cache(maxsize=65536)
 def extract_slots(question: str) -> Slots:
     """Read the slots of one question: numbers, comparisons, order, aggregates, extremes, change
@@ -241,8 +247,8 @@ def extract_slots(question: str) -> Slots:
     words = [lemma(t) for t in _TOKEN.findall(text)]
     found["metric"] = {_METRIC_OF[w] for w in words if w in _METRIC_OF}
     found["place"] = {_COMPASS[w] for w in words if w in _COMPASS}
-    content = {w for w in words if w not in _STOPWORDS and not w.isdigit()}
-    content |= {lemma(t) for q in quoted for t in _TOKEN.findall(q)}
+    content = {canonical_word(w) for w in words if w not in _STOPWORDS and not w.isdigit()}
+    content |= {canonical_word(t) for q in quoted for t in _TOKEN.findall(q)}
     return Slots(**{k: frozenset(v) for k, v in found.items()},
                  entities=frozenset(entities - _KEYWORDS), content=frozenset(content),
                  words=frozenset(lemma(t) for t in _TOKEN.findall(question)))
@@ -252,9 +258,9 @@ def compare_slots(a: Slots, b: Slots) -> list[str]:
     """List the slots on which ``a`` and ``b`` disagree (empty when they agree).
 
     Set-valued slots must be equal. Business metrics and compass places conflict only when both
-    questions name one ("profit" vs "revenue", "West" vs "East"): a question naming none may use a
-    word the lexicons lack, and a one-sided extra word is the word aligner's business. Named values conflict when each
-    question has one the other does not mention, allowing typos in names of 5+ letters.
+    questions name one ("profit" vs "revenue", "West" vs "East"): a question naming none may use
+    a word the lexicons lack, and a one-sided extra word is ``align``'s business. Named values
+    conflict when each question has one the other does not mention (typos allowed).
     """
     reasons = [f"{name} differ: {_show(getattr(a, name))} vs {_show(getattr(b, name))}"
                for name in _SET_SLOTS
@@ -461,7 +467,7 @@ def align(q1: str, v1: WordVectors, q2: str, v2: WordVectors) -> Alignment:
 def _content_vectors(content: frozenset[str], vectors: WordVectors) -> tuple[list[str], np.ndarray]:
     """Lemmas and vectors of the encoder's words that are content words of the question."""
     parts = content | {p for w in content for p in re.split(r"[-.']", w) if p}
-    rows = [(lemma(w), i) for i, w in enumerate(vectors.words) if lemma(w) in parts]
+    rows = [(canonical_word(w), i) for i, w in enumerate(vectors.words) if canonical_word(w) in parts]
     matrix = np.asarray(vectors.word_vectors, dtype=np.float32)[[i for _, i in rows]]
     return [w for w, _ in rows], matrix
 

@@ -8,12 +8,13 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from pipelines.assets.sources import question_log, sales_facts, users
 from pipelines.partitions import morning_after, night_of, nights_partitions
+from pipelines.resources.embedder import EmbedderResource
 from pipelines.resources.energy import EnergyMeterResource
 from pipelines.resources.warehouse import WRITER_POOL, WarehouseResource
 from pipelines.runs import recorded
 from warehouse.costs import measured_costs
 from warehouse.forecasting import ForecastConfig, Prediction, Signal, forecast_all
-from warehouse.night import load_history, plan_instances, understand_log
+from warehouse.night import load_history, plan_instances, understand_log, unmapped_backlog
 from warehouse.schema import replace_night_rows
 from warehouse.signals import compute_signals
 from warehouse.understanding import EntityIndex
@@ -42,7 +43,7 @@ def data_signals(context: AssetExecutionContext, warehouse: WarehouseResource,
 
 @asset(deps=[question_log, data_signals], **_COMMON)
 def forecast(context: AssetExecutionContext, warehouse: WarehouseResource,
-             energy: EnergyMeterResource) -> MaterializeResult:
+             energy: EnergyMeterResource, embedder: EmbedderResource) -> MaterializeResult:
     """Per user: the questions they are likely to ask tomorrow, with probability and reasons;
     how many is an economic choice (see warehouse.forecasting)."""
     night = night_of(context.partition_key)
@@ -65,7 +66,9 @@ def forecast(context: AssetExecutionContext, warehouse: WarehouseResource,
         if len(frame):
             frame["rank"] = frame.groupby("user_id")["score"].rank(method="first", ascending=False).astype(int)
         replace_night_rows(con, "forecast", night, frame)
-        step.counts.update(users=len(directory), history_questions=len(history), new_questions_understood=fresh,
+        backlog = unmapped_backlog(con, night, embedder.encode)
+        replace_night_rows(con, "unmapped_questions", night, backlog)
+        step.counts.update(unmapped_recent=len(backlog), users=len(directory), history_questions=len(history), new_questions_understood=fresh,
                            new_questions_unmapped=unmapped, predictions=len(predictions),
                            expected_hits=round(sum(p.probability for p in predictions), 2),
                            live_cost_joules=round(costs.live_joules, 3), batch_cost_joules=round(costs.batch_joules, 4),
