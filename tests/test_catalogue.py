@@ -6,7 +6,8 @@ import re
 from datetime import date
 from typing import Any
 
-import duckdb
+
+from tests.conftest import superstore_connection
 import pytest
 
 from warehouse.canonical import DIMENSION_COLUMNS
@@ -16,9 +17,7 @@ from warehouse.catalogue import (
 )
 from warehouse.config import REPO_ROOT
 from warehouse.facts import build_sales_facts, compute_facts
-from warehouse.ingest import ingest_file
 from warehouse.periods import PERIODS
-from warehouse.schema import migrate
 
 DATA = REPO_ROOT.parent / "shared" / "data" / "superstore_sales"
 NOV = date(2022, 11, 22)
@@ -231,14 +230,8 @@ def test_instance_key_is_stable_and_order_independent():
 
 @pytest.fixture(scope="module")
 def con():
-    if not (DATA / "orders.csv.gz").exists():
-        pytest.skip(f"Superstore sample not found at {DATA}")
-    connection = duckdb.connect(":memory:")
-    connection.execute("SET enable_progress_bar = false")
-    migrate(connection)
-    ingest_file(connection, DATA / "orders.csv.gz")
-    ingest_file(connection, DATA / "returns.csv")
-    build_sales_facts(connection)
+    """A private copy of the Superstore warehouse: the injection tests must not touch others'."""
+    connection = superstore_connection()
     yield connection
     connection.close()
 

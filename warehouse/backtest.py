@@ -22,7 +22,7 @@ from typing import Any, Callable
 import duckdb
 import numpy as np
 
-from warehouse.catalogue import CATALOGUE, instance_key, phrase
+from warehouse.catalogue import CATALOGUE, instance_key
 from warehouse.facts import build_sales_facts
 from warehouse.forecasting import ForecastConfig, forecast_all
 from warehouse.ingest import ingest_file
