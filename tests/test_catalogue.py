@@ -15,11 +15,9 @@ from warehouse.catalogue import (
     CATALOGUE, FAMILIES, METRICS, PERIOD_PHRASES, RANK_DIMENSIONS, answer_id_for, instance_key, phrase,
     validate_params,
 )
-from warehouse.config import REPO_ROOT
-from warehouse.facts import build_sales_facts, compute_facts
+from warehouse.facts import compute_facts
 from warehouse.periods import PERIODS
 
-DATA = REPO_ROOT.parent / "shared" / "data" / "superstore_sales"
 NOV = date(2022, 11, 22)
 INJECTIONS = [
     "West'; DROP TABLE orders; --",
