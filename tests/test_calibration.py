@@ -68,10 +68,10 @@ def test_match_metrics() -> None:
 def test_calibrate_threshold_picks_lowest_safe_threshold() -> None:
     scores = np.array([0.99, 0.95, 0.92, 0.90, 0.85, 0.80, 0.70])
     labels = np.array([1, 1, 1, 1, 0, 1, 0], bool)
-    assert cal.calibrate_threshold(scores, labels, max_false_hit=0.0) == pytest.approx(0.9)
-    assert cal.calibrate_threshold(scores, labels, max_false_hit=0.2) == pytest.approx(0.8)
+    assert cal.calibrate_threshold(scores, labels, max_false_hit=0.0) == pytest.approx(0.855)
+    assert cal.calibrate_threshold(scores, labels, max_false_hit=0.2) == pytest.approx(0.705)
     guard_ok = np.array([1, 1, 1, 1, 0, 1, 1], bool)
-    assert cal.calibrate_threshold(scores, labels, guard_ok, max_false_hit=0.0) == pytest.approx(0.8)
+    assert cal.calibrate_threshold(scores, labels, guard_ok, max_false_hit=0.0) == pytest.approx(0.705)
     assert cal.calibrate_threshold(scores, ~labels, max_false_hit=0.0) == math.inf
 
 

@@ -7,6 +7,7 @@ answers from a script, so every branch of the cascade is exercised in millisecon
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -127,11 +128,12 @@ def test_invented_numbers_unparseable_and_figure_free_replies_fall_back_to_templ
                     '{"narrative": "Revenue rose because',                      # cut off
                     "Revenue rose, as the table shows.",                        # not JSON
                     reply("This is a list of items that moved the most."),     # no figure
-                    reply("Revenue rose sharply."), reply("Up 12 % on 2025.")])
+                    reply("Revenue rose 2026 by"),                              # unfinished
+                    reply("Up 12 % on 2025.")])
     writer.engine(1).script = lambda prompt: next(replies)
     requests = _requests()
     report = writer.write_answers(requests)
-    assert report.parse_failures == 2 and report.grounding_failures == 4
+    assert report.parse_failures == 3 and report.grounding_failures == 3
     by_id = {r.answer_id: r for r in requests}
     for draft in report.drafts:
         assert draft.tier == 0 and draft.grounded and draft.model is None
@@ -140,6 +142,7 @@ def test_invented_numbers_unparseable_and_figure_free_replies_fall_back_to_templ
     assert reasons[0] == "tier 1: ungrounded (+20 %)"
     assert reasons[1] == reasons[2] == "tier 1: unparseable reply"
     assert reasons[3] == "tier 1: cites no figure from the facts"
+    assert reasons[4] == "tier 1: no complete sentence"
     # The energy of refused attempts is still counted against the answers that spent it.
     assert sum(d.joules for d in report.drafts) == pytest.approx(report.batch_joules)
 
@@ -158,7 +161,8 @@ def test_failures_escalate_to_tier_two_in_one_more_batched_call(fake_engines):
     writer = _writer(small, large, tier2_families=["movers"])
     small_engine, large_engine = writer.engine(1), writer.engine(2)
     small_engine.script = lambda prompt: reply("Revenue jumped 99.9%.")
-    large_engine.script = lambda prompt: reply("Revenue moved to $" + prompt.split("this period: $")[1].split("\n")[0] + ".")
+    large_engine.script = lambda prompt: reply(
+        "Revenue moved to " + re.search(r"this period (\$[\d,.]+\d)", prompt).group(1) + ".")
     report = writer.write_answers(_requests())
     assert small_engine.calls == [2] and large_engine.calls == [4]  # 2 movers + 2 escalated drivers
     assert report.llm_calls == 2 and report.grounding_failures == 2

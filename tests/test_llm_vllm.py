@@ -119,7 +119,7 @@ def test_a_night_on_smollm2_reports_how_many_narratives_passed_the_guard(tmp_pat
     models_dir = Path(os.environ.get("OFFPEAK_MODELS_DIR") or tmp_path)
     model = prepare_smollm2(models_dir)
     assert is_complete(model)
-    writer = AnswerWriterResource(llm_backend="vllm", tier1_model_dir=str(model), max_tokens=64)
+    writer = AnswerWriterResource(llm_backend="vllm", tier1_model_dir=str(model))
     requests = example_requests(8, families=("drivers", "movers", "summary"))
 
     report = writer.write_answers(requests)

@@ -10,8 +10,9 @@ from jinja2 import meta
 
 from warehouse.answer_types import AnswerRequest
 from warehouse.grounding import check_grounding
-from warehouse.prompting import (PROMPTS_DIR, build_messages, format_number, parse_reply,
-                                 prompt_variables, render_prompt, template_for, template_names)
+from warehouse.prompting import (PROMPTS_DIR, Narrative, build_messages, tidy_narrative,
+                                 format_number, narrative_schema, parse_reply, prompt_variables,
+                                 render_prompt, template_for, template_names)
 
 REQUEST = AnswerRequest(
     answer_id="a1", intent_id="revenue_change", family="drivers",
@@ -66,7 +67,7 @@ def test_every_family_has_a_template_and_the_user_prompt_follows_the_system_mess
     assert template_for("ranking") == "summary" and template_for("kpi") == "generic"
     messages = build_messages(REQUEST)
     assert [m["role"] for m in messages] == ["system", "user"]
-    assert "Largest contributors" in messages[1]["content"]
+    assert "Biggest changes:\n- Chairs: -$400\n" in messages[1]["content"]
 
 
 def test_triage_keeps_the_largest_changes_and_the_biggest_movers():
@@ -112,3 +113,24 @@ def test_format_number(value, key, unit, expected):
 ])
 def test_parse_reply(reply, expected):
     assert parse_reply(reply) == expected
+
+
+def test_structured_output_schema_is_the_reply_model_with_a_length_cap():
+    schema = narrative_schema(max_tokens=96)
+    assert schema["properties"]["narrative"]["maxLength"] == 215
+    assert schema["required"] == ["narrative"] and schema["additionalProperties"] is False
+    assert Narrative.model_json_schema()["properties"]["narrative"]["maxLength"] == 800
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Revenue rose 5.2%.", "Revenue rose 5.2%."),
+    ("Revenue rose 5.2%. Furniture led with $1,234.5! Chairs fell.",
+     "Revenue rose 5.2%. Furniture led with $1,234.5!"),
+    ("Revenue rose 5.2%. The biggest increase is in", "Revenue rose 5.2%."),
+    ("The biggest increase is $1,234.5 in", None),
+    ('He said "up 5%."', 'He said "up 5%."'),
+    ("Furniture rose $5,061.67. The biggest increase is Furniture, up $5,061.67. Chairs fell $9.2.",
+     "Furniture rose $5,061.67. Chairs fell $9.2."),
+])
+def test_tidy_narrative(text, expected):
+    assert tidy_narrative(text) == expected

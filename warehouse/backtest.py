@@ -115,7 +115,8 @@ def _same_dates(intent_id: str, params: dict[str, Any], then: date, now: date) -
 
 
 def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: date, out_dir: Path,
-                 encode, say: Say = print, cfg: ForecastConfig | None = None) -> dict[str, Any]:
+                 encode, say: Say = lambda s: print(s, flush=True),
+                 cfg: ForecastConfig | None = None) -> dict[str, Any]:
     """Replay [start, end]; write questions.csv and summary.json into ``out_dir``."""
     if end < start:
         raise BacktestInputError(f"--to {end} is before --from {start}")

@@ -184,12 +184,17 @@ def _combine(target: dict[str, Prediction], extra: Prediction) -> None:
     mine.reasons.extend(extra.reasons)
 
 
+PEER_SHARE_FLOOR = 0.005  # a peer share at or below this is not worth a prediction
+
+
 @dataclass
 class _PeerPool:
     """What the users of one role ask, scope taken out: relative key -> summed probability."""
 
     members: int = 0
     totals: dict[str, tuple[str, dict[str, Any], float]] = field(default_factory=dict)
+    _version: int = field(default=0, init=False, repr=False, compare=False)
+    _shareable: tuple[tuple, list] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, pred: Prediction, owner_scope: dict[str, str]) -> None:
         rel = _relative(pred.params, owner_scope)
@@ -198,6 +203,23 @@ class _PeerPool:
         key = instance_key(pred.intent_id, rel)
         _, _, total = self.totals.get(key, (pred.intent_id, rel, 0.0))
         self.totals[key] = (pred.intent_id, rel, total + pred.probability)
+        self._version += 1
+
+    def shareable(self, others: int, peer_weight: float):
+        """The totals that can give some member a share above PEER_SHARE_FLOOR, in order.
+
+        A member's share is (total - own) / others * peer_weight with 0 <= own, so
+        total / others * peer_weight bounds it: the others can never pass the floor. Filtering
+        them once per pool (not once per member) keeps forecast_all linear in users: a role
+        with 6,000 members and thousands of rarely-asked keys took minutes otherwise.
+        """
+        if others <= 0 or peer_weight <= 0:
+            return self.totals.items()
+        key = (self._version, others, peer_weight)
+        if self._shareable is None or self._shareable[0] != key:
+            self._shareable = (key, [(k, v) for k, v in self.totals.items()
+                                     if v[2] / others * peer_weight > PEER_SHARE_FLOOR])
+        return self._shareable[1]
 
 
 def forecast_user(user: User, habits: dict[str, Prediction], pool: _PeerPool, signals: list[Signal],
@@ -209,11 +231,11 @@ def forecast_user(user: User, habits: dict[str, Prediction], pool: _PeerPool, si
     others = max(pool.members - 1, 0)
     own_rel = {instance_key(p.intent_id, r): p.probability
                for p in habits.values() if (r := _relative(p.params, scope)) is not None}
-    for rel_key, (intent_id, rel, total) in pool.totals.items():
+    for rel_key, (intent_id, rel, total) in pool.shareable(others, cfg.peer_weight):
         if others == 0 or any(c in scope and scope[c] != v for c, v in rel["filters"].items()):
             continue
         share = (total - own_rel.get(rel_key, 0.0)) / others * cfg.peer_weight
-        if share <= 0.005:
+        if share <= PEER_SHARE_FLOOR:
             continue
         moved = {**rel, "filters": {**scope, **rel["filters"]}}
         _combine(predictions, Prediction(user.user_id, intent_id, moved, share,
@@ -222,8 +244,9 @@ def forecast_user(user: User, habits: dict[str, Prediction], pool: _PeerPool, si
         bound = CATALOGUE[intent_id].bind({**params, "filters": dict(scope)})
         _combine(predictions, Prediction(user.user_id, intent_id, bound, p,
                                          [f"a usual question for a {user.role.replace('_', ' ')}"]))
+    own_scope = user.scope.key()
     for s in signals:
-        if s.scope_key != user.scope.key():
+        if s.scope_key != own_scope:
             continue
         bound = CATALOGUE["why_changed"].bind({"metric": s.metric, "period": s.period,
                                                "filters": {**scope, **s.filters}})
@@ -257,9 +280,12 @@ def forecast_all(users: list[User], history: list[LoggedQuestion], signals: list
         pool.members += 1
         for pred in habits[u.user_id].values():
             pool.add(pred, u.scope.as_dict())
+    by_scope: dict[str, list[Signal]] = defaultdict(list)  # each user reads only their scope's
+    for s in signals:
+        by_scope[s.scope_key].append(s)
     out: list[Prediction] = []
     for u in users:
-        out.extend(forecast_user(u, habits[u.user_id], pools[u.role], signals, cfg))
+        out.extend(forecast_user(u, habits[u.user_id], pools[u.role], by_scope.get(u.scope.key(), []), cfg))
     return out
 
 

@@ -18,6 +18,7 @@ import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from warehouse.answer_types import AnswerRequest
+from warehouse.grounding import find_numbers
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 FAMILY_TEMPLATES = {"drivers": "drivers", "movers": "movers", "summary": "summary",
@@ -28,7 +29,7 @@ MAX_MOVERS = 3
 _CURRENCIES = {"$", "€", "£"}
 _MONEY_KEYS = {"value", "previous", "delta", "current", "total"}
 _LABELS = {"value": "this period", "previous": "previous period", "delta": "change",
-           "delta_pct": "change %", "current": "this period"}
+           "delta_pct": "percent change", "current": "this period"}
 _ROW_LABEL_KEYS = ("dimension", "label", "name")
 _SKIPPED_FACTS = {"metric", "period_label", "unit"}
 
@@ -37,10 +38,19 @@ class Narrative(BaseModel):
     """The reply every prompt asks for; also the JSON schema of vLLM's structured output."""
 
     model_config = ConfigDict(extra="forbid")
-    narrative: str = Field(min_length=1, max_length=300)
+    narrative: str = Field(min_length=1, max_length=800)
 
 
-NARRATIVE_SCHEMA = Narrative.model_json_schema()
+def narrative_schema(max_tokens: int) -> dict:
+    """``Narrative``'s JSON schema with a length cap that fits in ``max_tokens`` output tokens.
+
+    Constrained decoding then closes the string and the object before the token limit, instead
+    of being cut off mid-sentence (an unparseable reply). 2.5 characters per token is
+    conservative: small models' tokenizers spend a token per digit.
+    """
+    schema = Narrative.model_json_schema()
+    schema["properties"]["narrative"]["maxLength"] = max(20, int((max_tokens - 10) * 2.5))
+    return schema
 
 
 def format_number(value: float, key: str = "", unit: str = "") -> str:
@@ -80,7 +90,9 @@ def _row_label(row: dict) -> str:
 def _row(row: dict, unit: str) -> dict:
     label_keys = {k for k in _ROW_LABEL_KEYS if k in row} or {
         k for k, v in row.items() if isinstance(v, str)}
-    return {"label": _row_label(row), "figures": _figures(row, unit, label_keys)}
+    change = row.get("delta")
+    return {"label": _row_label(row), "figures": _figures(row, unit, label_keys),
+            "change": format_number(change, "delta", unit) if _is_number(change) else ""}
 
 
 def _delta(row: dict) -> float:
@@ -152,3 +164,23 @@ def parse_reply(text: str) -> str | None:
         except (ValidationError, json.JSONDecodeError, ValueError):
             continue
     return None
+
+
+def tidy_narrative(text: str, limit: int = 2) -> str | None:
+    """At most ``limit`` complete, non-repeating sentences of ``text``; None if none is complete.
+
+    A reply cut off by the token limit (or the length cap) ends mid-sentence, and small models
+    repeat themselves: an unfinished sentence ends the narrative, and a sentence citing only
+    figures already cited is dropped.
+    """
+    kept: list[str] = []
+    cited: set[str] = set()
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if len(kept) == limit or not re.search(r"[.!?][\"')]?$", sentence):
+            break
+        figures = {m.raw.lstrip("+-\u2212") for m in find_numbers(sentence)}
+        if figures and figures <= cited:
+            continue
+        kept.append(sentence)
+        cited |= figures
+    return " ".join(kept) or None

@@ -3,9 +3,11 @@
 Two questions can sit close in embedding space and still differ in a *slot* that changes the
 answer: "highest" vs "lowest", "average" vs "total", "West" vs "East", "last month" vs "this month",
 "top 5" vs "top 10", "before 2020" vs "after 2020". ``extract_slots`` reads those slots from a
-question (after light normalisation: synonyms folded, plurals stripped) and ``guard`` refuses a
-pair whose slots differ, saying which ones. Nothing here knows a schema; a catalogue-level guard
-can be stacked on top with ``combine``.
+question (after light normalisation: synonyms folded, plurals stripped, number words as digits)
+and ``guard`` refuses a pair whose slots differ, saying which ones. ``align`` scores the rest of the
+wording: how close the worst-matched content word of either question comes to a word of the other
+("source" vs "destination", an extra "… and their ages"). Nothing here knows a schema; a
+catalogue-level guard can be stacked on top with ``combine``.
 """
 
 from __future__ import annotations
@@ -47,10 +49,10 @@ _PERIOD_UNITS = r"(day|week|month|quarter|year|fiscal year|fy)"
 # and "2014 or after" as "after 2013": (pattern, comparison, offset added to the number).
 _INTEGER_BOUNDS: tuple[tuple[str, str, int], ...] = (
     (r"\b(?:at least|no less than|not less than|no fewer than|not fewer than|a minimum of|"
-     r"(?:greater|more|larger|higher) than or equal to) (\d+)\b(?![.,]\d)", "more than", -1),
+     r"(?:greater|more|larger|higher) than or equal to) \$?(\d+)\b(?![.,]\d)", "more than", -1),
     (r"\b(\d+)(?![.,]\d) (?:or|and) (?:more|above|greater|higher|over)\b", "more than", -1),
     (r"\b(?:at most|no more than|not more than|no greater than|a maximum of|up to|"
-     r"(?:less|fewer|smaller|lower) than or equal to) (\d+)\b(?![.,]\d)", "less than", 1),
+     r"(?:less|fewer|smaller|lower) than or equal to) \$?(\d+)\b(?![.,]\d)", "less than", 1),
     (r"\b(\d+)(?![.,]\d) or (?:less|fewer|below|lower|under)\b", "less than", 1),
     (r"\b(\d+)(?![.,]\d) or (?:after|later)\b", "after", -1),
     (r"\b(\d+)(?![.,]\d) or (?:before|earlier)\b", "before", 1),
@@ -84,6 +86,7 @@ _PHRASE_RULES: tuple[tuple[str, str, str], ...] = (
                      r"\bin (\w+ ){0,2}order\b|^ (order|rank|arrange)\b"),
     ("aggregate", "", r"\bin total\b|\ball together\b|\baltogether\b|\boverall\b|"
                       r"\bcombined with\b"),
+    ("extreme", "", r"\btop(?= (\d+ )?(\w+est|most|least)\b)"),
     ("extreme", "newest", r"\bmost recent(ly)?\b|\blatest\b|\bnewest\b|\byoungest\b"),
     ("extreme", "oldest", r"\bleast recent(ly)?\b|\boldest\b|\bearliest\b"),
     ("extreme", "max", r"\b(most|largest|greatest|highest|biggest|maximum|max|top) (total )?"
@@ -120,6 +123,28 @@ _METRIC_GROUPS: dict[str, tuple[str, ...]] = {
     "cost": ("cost", "costs", "expense", "expenses", "spend", "spending"),
 }
 
+# Opposites: one question using only one side and the other only the other side ask different
+# things ("flights departing from" vs "arriving at"). Keyed by lemma.
+_OPPOSITES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = tuple(
+    (tuple(a.split()), tuple(b.split())) for a, b in (
+        ("depart departing departed departure leave leaving left", "arrive arriving arrived arrival"),
+        ("source origin", "destination"),
+        ("start starting started begin beginning", "end ending ended finish finished"),
+        ("first", "last"),
+        ("buy bought buying purchase purchased", "sell sold selling"),
+        ("import imported", "export exported"),
+        ("male man men boy", "female woman women girl"),
+        ("win won winning winner", "lose lost losing loss loser"),
+        ("open opened opening", "close closed closing"),
+        ("credit", "debit"),
+        ("inbound incoming", "outbound outgoing"),
+        ("accept accepted", "reject rejected"),
+        ("pass passed", "fail failed"),
+        ("morning", "evening night"),
+        ("input", "output"),
+        ("minimum", "maximum"),
+    ))
+
 _COMPASS = {
     "north": "north", "northern": "north", "south": "south", "southern": "south",
     "east": "east", "eastern": "east", "west": "west", "western": "west",
@@ -129,6 +154,8 @@ _COMPASS = {
     "south-west": "southwest", "mid-west": "midwest",
 }
 
+# "by month" groups by month, unless it is a sort key ("sorted by year", "by year of opening").
+_GROUPED_BY = r"(?<!sorted )(?<!ordered )(?<!sort )(?<!order )(?<!ranked )\bby {}\b(?! of)"
 _PERIOD_RULES: tuple[tuple[str, str], ...] = (
     (r"\b(year|month|quarter|week)[- ]to[- ]date\b", r"\1_to_date"),
     (r"\b(ytd)\b", "year_to_date"), (r"\b(mtd)\b", "month_to_date"),
@@ -138,15 +165,15 @@ _PERIOD_RULES: tuple[tuple[str, str], ...] = (
     (r"\bnext " + _PERIOD_UNITS + r"s?\b", r"next:\1"),
     (r"\b(yesterday)\b", "last:day"), (r"\b(today)\b", "this:day"),
     (r"\b(tomorrow)\b", "next:day"),
-    (r"\b(daily|per day|each day|by day)\b", "grain:day"),
-    (r"\b(weekly|per week|each week|by week)\b", "grain:week"),
-    (r"\b(monthly|per month|each month|by month)\b", "grain:month"),
-    (r"\b(quarterly|per quarter|each quarter|by quarter)\b", "grain:quarter"),
-    (r"\b(yearly|annual|annually|per year|each year|by year)\b", "grain:year"),
+    (r"\b(daily|per day|each day)\b|" + _GROUPED_BY.format("day"), "grain:day"),
+    (r"\b(weekly|per week|each week)\b|" + _GROUPED_BY.format("week"), "grain:week"),
+    (r"\b(monthly|per month|each month)\b|" + _GROUPED_BY.format("month"), "grain:month"),
+    (r"\b(quarterly|per quarter|each quarter)\b|" + _GROUPED_BY.format("quarter"), "grain:quarter"),
+    (r"\b(yearly|annual|annually|per year|each year)\b|" + _GROUPED_BY.format("year"), "grain:year"),
     (r"\b(q[1-4])\b", r"quarter:\1"),
 )
 
-# Function words and request verbs: never content, never a named value.
+# Function words, request verbs and light verbs: never content, never a named value.
 _STOPWORDS = frozenset(
     "a an the of in on at to for from by with and or but is are was were be been being am do does "
     "did doing done have has had having can could would will shall should might must what which "
@@ -154,7 +181,9 @@ _STOPWORDS = frozenset(
     "here i me my we our us you your he she his her him all any each every some such both either "
     "so just only very too show shows showing list listing find give given return tell get "
     "display report provide identify retrieve please also as than then well along together "
-    "different distinct unique corresponding respective respectively s".split()
+    "different distinct unique corresponding respective respectively s select selected named "
+    "called listed database ordered sorted arranged ranked want know need see sees saw seen get "
+    "gets got gotten make makes made take takes took taken go goes went gone come came let".split()
 )
 _QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|‘([^’]+)’|(?<![\w])'([^']+?)'(?![\w])")
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-.'’][A-Za-z0-9]+)*")
@@ -177,6 +206,7 @@ class Slots:
     period: frozenset[str] = frozenset()
     metric: frozenset[str] = frozenset()
     place: frozenset[str] = frozenset()
+    opposite: frozenset[str] = frozenset()
     entities: frozenset[str] = frozenset()
     content: frozenset[str] = field(default=frozenset(), compare=False)
     words: frozenset[str] = field(default=frozenset(), compare=False)
@@ -247,6 +277,7 @@ def extract_slots(question: str) -> Slots:
     words = [lemma(t) for t in _TOKEN.findall(text)]
     found["metric"] = {_METRIC_OF[w] for w in words if w in _METRIC_OF}
     found["place"] = {_COMPASS[w] for w in words if w in _COMPASS}
+    found["opposite"] = _opposite_sides(set(words))
     content = {canonical_word(w) for w in words if w not in _STOPWORDS and not w.isdigit()}
     content |= {canonical_word(t) for q in quoted for t in _TOKEN.findall(q)}
     return Slots(**{k: frozenset(v) for k, v in found.items()},
@@ -257,10 +288,11 @@ def extract_slots(question: str) -> Slots:
 def compare_slots(a: Slots, b: Slots) -> list[str]:
     """List the slots on which ``a`` and ``b`` disagree (empty when they agree).
 
-    Set-valued slots must be equal. Business metrics and compass places conflict only when both
-    questions name one ("profit" vs "revenue", "West" vs "East"): a question naming none may use
-    a word the lexicons lack, and a one-sided extra word is ``align``'s business. Named values
-    conflict when each question has one the other does not mention (typos allowed).
+    Set-valued slots must be equal; opposite words clash pairwise ("depart" vs "arrive").
+    Business metrics and compass places conflict only when both questions name one ("profit" vs
+    "revenue", "West" vs "East"): a question naming none may use a word the lexicons lack, and a
+    one-sided extra word is ``align``'s business. Named values conflict when each question has one
+    the other does not mention (typos allowed).
     """
     reasons = [f"{name} differ: {_show(getattr(a, name))} vs {_show(getattr(b, name))}"
                for name in _SET_SLOTS
@@ -268,6 +300,9 @@ def compare_slots(a: Slots, b: Slots) -> list[str]:
     reasons += [f"{name} differ: {_show(getattr(a, name))} vs {_show(getattr(b, name))}"
                 for name in _BOTH_SIDED
                 if getattr(a, name) and getattr(b, name) and getattr(a, name) != getattr(b, name)]
+    clashes = {v.split("=")[0] for v in a.opposite} & {v.split("=")[0] for v in b.opposite}
+    reasons += [f"opposite words: {x} vs {y}" for x in sorted(a.opposite) for y in sorted(b.opposite)
+                if x.split("=")[0] in clashes and x.split("=")[0] == y.split("=")[0] and x != y]
     missing_a = _unmentioned(a.entities, b.words)
     missing_b = _unmentioned(b.entities, a.words)
     if missing_a and missing_b:
@@ -287,6 +322,50 @@ def combine(*guards: Guard) -> Guard:
         reasons = [r for g in guards for r in g(q1, q2).reasons]
         return GuardVerdict(same=not reasons, reasons=reasons)
     return combined
+
+
+def is_typo_of(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are the same word up to a typo: one edit (insertion, deletion,
+    substitution or swap of neighbours) for words of 5–7 letters, two for longer ones."""
+    shorter = min(len(a), len(b))
+    if a == b or shorter < 5:
+        return a == b
+    allowed = 1 if shorter < 8 else 2
+    return abs(len(a) - len(b)) <= allowed and _edit_distance(a, b, allowed) <= allowed
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """How well the content words of two questions pair up: ``score`` is the similarity of the
+    worst-matched word to its closest counterpart (1.0 when every word occurs in both)."""
+
+    score: float
+    weakest: tuple[str, str, float] | None = None
+
+
+class WordVectors(Protocol):
+    """Per-word contextual vectors of a text, e.g. ``warehouse.embedding.EncodedText``."""
+
+    words: tuple[str, ...]
+    word_vectors: np.ndarray
+
+
+def align(q1: str, v1: WordVectors, q2: str, v2: WordVectors) -> Alignment:
+    """Pair each content word of either question with its closest content word of the other.
+
+    Words in both questions (same lemma, or a typo of one: ``is_typo_of``) count as matched;
+    every other word is scored by the cosine of its contextual vector with the closest content
+    word of the other question. A word added on one side only ("… and their ages") or swapped for a
+    different concept ("source" vs "destination") scores low; a synonym ("heads" vs "leaders")
+    scores higher.
+    """
+    words1, vectors1 = _content_vectors(extract_slots(q1).content, v1)
+    words2, vectors2 = _content_vectors(extract_slots(q2).content, v2)
+    scored = _closest(words1, vectors1, words2, vectors2) + _closest(words2, vectors2, words1, vectors1)
+    if not scored:
+        return Alignment(score=1.0)
+    weakest = min(scored, key=lambda item: item[2])
+    return Alignment(score=weakest[2], weakest=weakest)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,6 +389,16 @@ _KEYWORDS = frozenset(
     set(_NUMBER_WORDS) | set(_ORDINAL_WORDS) | set(_MONTHS) | set(_METRIC_OF) | set(_COMPASS)
     | _STOPWORDS | {w for _, _, p in _PHRASE_RULES for w in re.findall(r"[a-z]{2,}", p.replace(r"\b", " "))}
 )
+
+
+def _opposite_sides(words: set[str]) -> set[str]:
+    """For each pair of opposites that the words touch on one side only: "depart/arrive=arrive"."""
+    out = set()
+    for one, other in _OPPOSITES:
+        has_one, has_other = bool(words.intersection(one)), bool(words.intersection(other))
+        if has_one != has_other:
+            out.add(f"{one[0]}/{other[0]}={(one if has_one else other)[0]}")
+    return out
 
 
 def _digits_for_number_words(text: str, numbers: set[str]) -> str:
@@ -379,16 +468,6 @@ def _unmentioned(entities: frozenset[str], words: frozenset[str]) -> list[str]:
                   if e not in words and not any(is_typo_of(e, w) for w in words))
 
 
-def is_typo_of(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` are the same word up to a typo: one edit (insertion, deletion,
-    substitution or swap of neighbours) for words of 5–7 letters, two for longer ones."""
-    shorter = min(len(a), len(b))
-    if a == b or shorter < 5:
-        return a == b
-    allowed = 1 if shorter < 8 else 2
-    return abs(len(a) - len(b)) <= allowed and _edit_distance(a, b, allowed) <= allowed
-
-
 def _edit_distance(a: str, b: str, cap: int) -> int:
     """Optimal-string-alignment distance, giving up (returning cap + 1) once it exceeds ``cap``."""
     previous2: list[int] = []
@@ -427,41 +506,6 @@ def _show(values: object) -> str:
     if isinstance(values, (set, frozenset, list)):
         return "{" + ", ".join(sorted(map(str, values))) + "}" if values else "{}"
     return str(values)
-
-
-
-@dataclass(frozen=True)
-class Alignment:
-    """How well the content words of two questions pair up: ``score`` is the similarity of the
-    worst-matched word to its closest counterpart (1.0 when every word occurs in both)."""
-
-    score: float
-    weakest: tuple[str, str, float] | None = None
-
-
-class WordVectors(Protocol):
-    """Per-word contextual vectors of a text, e.g. ``warehouse.embedding.EncodedText``."""
-
-    words: tuple[str, ...]
-    word_vectors: np.ndarray
-
-
-def align(q1: str, v1: WordVectors, q2: str, v2: WordVectors) -> Alignment:
-    """Pair each content word of either question with its closest content word of the other.
-
-    Words in both questions (same lemma, or a typo of one: ``is_typo_of``) count as matched;
-    every other word is scored by the cosine of its contextual vector with the closest content
-    word of the other question. A word added on one side only ("… and their ages") or swapped for a
-    different concept ("source" vs "destination") scores low; a synonym ("heads" vs "leaders")
-    scores higher.
-    """
-    words1, vectors1 = _content_vectors(extract_slots(q1).content, v1)
-    words2, vectors2 = _content_vectors(extract_slots(q2).content, v2)
-    scored = _closest(words1, vectors1, words2, vectors2) + _closest(words2, vectors2, words1, vectors1)
-    if not scored:
-        return Alignment(score=1.0)
-    weakest = min(scored, key=lambda item: item[2])
-    return Alignment(score=weakest[2], weakest=weakest)
 
 
 def _content_vectors(content: frozenset[str], vectors: WordVectors) -> tuple[list[str], np.ndarray]:

@@ -25,7 +25,7 @@ from pipelines.resources.energy import DEFAULT_CPU_WATTS_PER_CORE, EnergyReading
 from warehouse.answer_types import AnswerDraft, AnswerRequest
 from warehouse.config import offpeak_paths
 from warehouse.grounding import check_grounding, find_numbers
-from warehouse.prompting import NARRATIVE_SCHEMA, build_messages, parse_reply
+from warehouse.prompting import build_messages, narrative_schema, parse_reply, tidy_narrative
 
 TEMPLATE_TIER, SMALL_TIER, LARGE_TIER = 0, 1, 2
 DEFAULT_LLM_FAMILIES = ["drivers", "movers", "summary"]
@@ -86,7 +86,8 @@ class VllmEngine:
                                                        "disable_any_whitespace": True})
         overrides: dict = {"max_tokens": max_tokens, "temperature": temperature}
         if structured_output:  # the reply is constrained to Narrative's JSON schema
-            overrides["structured_outputs"] = StructuredOutputsParams(json=NARRATIVE_SCHEMA)
+            overrides["structured_outputs"] = StructuredOutputsParams(
+                json=narrative_schema(max_tokens))
         # replace() re-runs SamplingParams validation (e.g. greedy resets top_p/top_k).
         self.sampling_params = msgspec.structs.replace(self.llm.get_default_sampling_params(),
                                                        **overrides)
@@ -117,7 +118,8 @@ class WriteReport:
     """The night's drafts, what the LLM tiers did and what they cost.
 
     ``parse_failures`` counts replies that were not the JSON asked for; ``grounding_failures``
-    narratives the guard refused (a number not in the facts, or no figure cited).     ``batch_seconds``/``batch_joules`` sum the batched chat calls (start-up excluded; see
+    narratives the guard refused (a number not in the facts, or no figure cited).
+    ``batch_seconds``/``batch_joules`` sum the batched chat calls (start-up excluded; see
     ``batches`` for both); ``energy_method`` is ``none`` when no model ran.
     """
 
@@ -177,7 +179,7 @@ class AnswerWriterResource(ConfigurableResource):
     llm_families: list[str] = DEFAULT_LLM_FAMILIES
     tier2_families: list[str] = []
     escalate_to_tier2: bool = True
-    max_tokens: int = 96
+    max_tokens: int = 128
     temperature: float = 0.0
     max_model_len: int = 1024
     max_num_seqs: int = 64
@@ -290,27 +292,32 @@ class AnswerWriterResource(ConfigurableResource):
             attempt.tokens_out += completion.tokens_out
             attempt.joules += share
             attempt.method = reading.method
-            narrative = parse_reply(completion.text)
-            if narrative is None:
-                counts["parse"] += 1
-                attempt.reasons.append(f"tier {tier}: unparseable reply")
-                continue
-            refusal = self._refusal(narrative, request)
-            if refusal:
-                counts["grounding"] += 1
-                attempt.reasons.append(f"tier {tier}: {refusal}")
+            narrative, reason, counter = self._judge(completion.text, request)
+            if reason:
+                counts[counter] += 1
+                attempt.reasons.append(f"tier {tier}: {reason}")
                 continue
             attempt.narrative, attempt.tier, attempt.model = narrative, tier, engine.model
         return [_record(tier, engine.model, "batch", len(requests), reading)]
 
-    def _refusal(self, narrative: str, request: AnswerRequest) -> str | None:
-        """Why the grounding guard refuses ``narrative`` (None when it passes)."""
+    def _judge(self, reply: str, request: AnswerRequest) -> tuple[str | None, str | None, str]:
+        """The narrative to keep from a reply, or why not and which failure counter it adds to.
+
+        Parse (the JSON asked for, tidied to at most two complete, non-repeating sentences), then guard (every
+        number from the facts and, with ``require_figure``, at least one figure cited).
+        """
+        narrative = parse_reply(reply)
+        if narrative is None:
+            return None, "unparseable reply", "parse"
+        narrative = tidy_narrative(narrative)
+        if narrative is None:
+            return None, "no complete sentence", "parse"
         grounding = check_grounding(narrative, request.numbers)
         if not grounding.grounded:
-            return f"ungrounded ({', '.join(grounding.offending)})"
+            return None, f"ungrounded ({', '.join(grounding.offending)})", "grounding"
         if self.require_figure and not find_numbers(narrative):
-            return "cites no figure from the facts"
-        return None
+            return None, "cites no figure from the facts", "grounding"
+        return narrative, None, ""
 
     def measure_live_baseline(self, requests: list[AnswerRequest], sample: int = 8) -> LiveBaseline:
         """Answer up to ``sample`` LLM-routed requests one at a time (one chat call each).
