@@ -31,12 +31,12 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(VENV)/bin/offpeak demo --nights $(NIGHTS)
 	@echo "Dashboard: http://127.0.0.1:$(PORT)  (demo mode: pick a user; Ctrl-C to stop)"
-	OFFPEAK_DEMO_MODE=1 $(PY) -m streamlit run dashboard/app.py --server.headless true \
+	OFFPEAK_EMBED_THREADS=1 OFFPEAK_DEMO_MODE=1 $(PY) -m streamlit run dashboard/app.py --server.headless true \
 		--server.address 127.0.0.1 --server.port $(PORT) --browser.gatherUsageStats false
 
 dashboard: install
 	@echo "Dashboard: http://127.0.0.1:$(PORT)"
-	OFFPEAK_DEMO_MODE=1 $(PY) -m streamlit run dashboard/app.py --server.headless true \
+	OFFPEAK_EMBED_THREADS=1 OFFPEAK_DEMO_MODE=1 $(PY) -m streamlit run dashboard/app.py --server.headless true \
 		--server.address 127.0.0.1 --server.port $(PORT) --browser.gatherUsageStats false
 
 dagster: install

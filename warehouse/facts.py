@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from warehouse.catalogue import CATALOGUE, METRICS, RANK_DIMENSIONS, Intent
+from warehouse.grounding import extract_numbers
 from warehouse.periods import DateRange, comparison_range, range_label, resolve
 
 DRIVER_DIMENSIONS = ("category", "sub_category", "region", "segment", "state")
@@ -46,6 +47,7 @@ class Facts:
                     found.append(float(value))
                 elif isinstance(value, str):
                     found.extend(_date_numbers(value))
+                    found.extend(abs(n) for n in extract_numbers(value))
         return sorted(set(found))
 
 
