@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -47,7 +48,7 @@ def append_events(spool_dir: Path, events: list[Event]) -> Path | None:
     if not events:
         return None
     spool_dir.mkdir(parents=True, exist_ok=True)
-    name = f"{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+    name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"   # sorts in write order
     tmp = spool_dir / f".{name}.tmp"
     final = spool_dir / f"{name}{_SPOOL_SUFFIX}"
     with open(tmp, "w", encoding="utf-8") as fh:
