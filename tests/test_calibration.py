@@ -169,7 +169,7 @@ def test_bench_scores_a_pairs_file(tmp_path: Path, cache_dir: Path,
     assert _bench().main(["--pairs", str(path), "--cache-dir", str(cache_dir)]) == 0
     out = capsys.readouterr().out
     assert "mine.csv: 2 pairs, 1 same" in out
-    guarded_all = next(line for line in out.splitlines() if line.startswith("guarded") and " all " in line)
+    guarded_all = next(line for line in out.splitlines() if line.startswith("bundled") and " all " in line)
     assert guarded_all.split()[-3:] == ["100.0%", "100.0%", "0.0%"]
 
 

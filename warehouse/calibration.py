@@ -44,6 +44,7 @@ MAX_FALSE_HIT = 0.01
 STSB_SAME_AT = 4.0
 STSB_DIFFERENT_AT = 2.0
 HELD_OUT_PERCENT = 30
+CALIBRATION_PERCENT = 10
 PAIR_COLUMNS = ["question1", "question2", "label", "pair_type", "group"]
 
 
@@ -68,12 +69,13 @@ def match_score(cosine: np.ndarray | float, alignment: np.ndarray | float,
 
 
 def decide(asked: str, asked_vec: EncodedText, candidate: str, candidate_vec: EncodedText,
-           guard: Guard = slot_guard, threshold: float = CALIBRATED_THRESHOLD) -> MatchDecision:
+           guard: Guard = slot_guard, threshold: float = CALIBRATED_THRESHOLD,
+           weight: float = ALIGNMENT_WEIGHT) -> MatchDecision:
     """Apply the calibrated rule to one (asked, candidate) pair; ``guard`` may be a
     ``text_guard.combine`` of the slot guard and a catalogue-level guard."""
     cosine = float(np.dot(asked_vec.vector, candidate_vec.vector))
     alignment = align(asked, asked_vec, candidate, candidate_vec)
-    score = float(match_score(cosine, alignment.score))
+    score = float(match_score(cosine, alignment.score, weight))
     reasons = list(guard(asked, candidate).reasons)
     if score < threshold:
         weakest = "" if alignment.weakest is None else \
@@ -125,8 +127,23 @@ def load_stsb(path: str | Path, same_at: float = STSB_SAME_AT,
 
 def held_out_mask(pairs: pd.DataFrame, percent: int = HELD_OUT_PERCENT) -> np.ndarray:
     """True for pairs whose group is held out: sha256(group) % 100 < ``percent``."""
+    return _group_buckets(pairs) < percent
+
+
+def split_part(pairs: pd.DataFrame) -> np.ndarray:
+    """Each pair's part, by the hash bucket of its group: ``"held-out"`` (buckets below
+    ``HELD_OUT_PERCENT``), ``"calibration"`` (the next ``CALIBRATION_PERCENT``) or ``"train"``.
+    Only the tuned pair model uses the last two; the bundled model's constants were chosen on
+    both together (the "dev part")."""
+    buckets = _group_buckets(pairs)
+    return np.where(buckets < HELD_OUT_PERCENT, "held-out",
+                    np.where(buckets < HELD_OUT_PERCENT + CALIBRATION_PERCENT, "calibration", "train"))
+
+
+def _group_buckets(pairs: pd.DataFrame) -> np.ndarray:
+    """sha256(group) % 100 for each pair."""
     return pairs["group"].map(
-        lambda g: int(hashlib.sha256(str(g).encode()).hexdigest(), 16) % 100 < percent).to_numpy(bool)
+        lambda g: int(hashlib.sha256(str(g).encode()).hexdigest(), 16) % 100).to_numpy(np.int64)
 
 
 def default_cache_dir() -> Path:

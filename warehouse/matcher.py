@@ -5,8 +5,11 @@ understood (intent + parameters, inside the asker's scope); the answers the aske
 ranked by embedding similarity to the question; an answer is served only when
 
 - it is the very question instance the text asks for (same intent, same parameters), or
-- the question could not be fully understood, yet the answer is at least ``threshold`` similar
-  and every slot the text *does* state (metric, period, direction, N, entities) agrees with it.
+- the question could not be fully understood, yet every slot the text *does* state (metric,
+  period, direction, N, entities) agrees with the answer, and the pair scorer
+  (``warehouse.pair_model``: an encoder tuned and calibrated on labelled "same question?" pairs,
+  plus the generic slot guard of ``warehouse.text_guard``) says one of the answer's phrasings
+  asks the same thing.
 
 Everything else is refused with its reason — a plausible answer with the wrong region, period,
 metric or direction is worse than none. Scope is enforced before ranking: an answer computed for
@@ -23,11 +26,12 @@ from typing import Any
 import numpy as np
 
 from warehouse.catalogue import CATALOGUE, instance_key, phrase
+from warehouse.pair_model import PairScorer, load_pair_scorer
 from warehouse.understanding import EntityIndex, Understanding, understand
 from warehouse.users import Scope, User
 
-DEFAULT_THRESHOLD = 0.80
 CANDIDATES_SHOWN = 3
+PHRASINGS_PER_ANSWER = 2
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ class AnswerIndex:
 class PhrasingCache:
     """Builds in-memory answer indexes, embedding each phrasing text once (texts recur nightly)."""
 
-    def __init__(self, encode, phrasings_per_answer: int = 2):
+    def __init__(self, encode, phrasings_per_answer: int = PHRASINGS_PER_ANSWER):
         self.encode, self.per_answer, self.vectors = encode, phrasings_per_answer, {}
 
     def index(self, entries: list[tuple[str, str, dict[str, Any]]], entities: EntityIndex) -> AnswerIndex:
@@ -170,8 +174,12 @@ def slot_disagreements(u: Understanding, params: dict[str, Any], intent_id: str,
 
 
 def match(index: AnswerIndex, user: User, question: str, query_vector: np.ndarray,
-          asked_on: date | None = None, threshold: float = DEFAULT_THRESHOLD) -> MatchResult:
-    """Find a safe pre-computed answer for ``question`` inside ``user``'s scope."""
+          asked_on: date | None = None, scorer: PairScorer | None = None) -> MatchResult:
+    """Find a safe pre-computed answer for ``question`` inside ``user``'s scope.
+
+    ``query_vector`` ranks the candidates; ``scorer`` (default: ``load_pair_scorer()``) decides
+    whether a candidate may serve a question that was not fully understood.
+    """
     scope = user.scope.as_dict()
     u = understand(question, index.entities, asked_on, scope)
     visible = visible_rows(index, user.scope)
@@ -186,8 +194,8 @@ def match(index: AnswerIndex, user: User, question: str, query_vector: np.ndarra
     candidates = []
     for row, sim in ranked:
         reasons = slot_disagreements(u, index.params[row], index.intents[row], scope)
-        if not u.mapped and sim < threshold:
-            reasons.append(f"similarity {sim:.2f} below the safe threshold {threshold:.2f}")
+        if not u.mapped and not reasons:
+            reasons = _paraphrase_refusals(scorer or load_pair_scorer(), question, index, row, scope)
         if u.mapped and not reasons:
             reasons.append("not the same question instance")
         candidates.append(Candidate(index.answer_ids[row], index.questions[row], sim, "; ".join(reasons) or None))
@@ -197,6 +205,18 @@ def match(index: AnswerIndex, user: User, question: str, query_vector: np.ndarra
     why = u.reason if not u.mapped else "not pre-computed last night"
     return MatchResult(False, None, candidates[0].similarity if candidates else None, u.describe(),
                        candidates, queued_reason=why, understanding=u)
+
+
+def _paraphrase_refusals(scorer: PairScorer, question: str, index: AnswerIndex, row: int,
+                         scope: dict[str, str]) -> list[str]:
+    """Empty when ``question`` asks the same as one of the answer's phrasings, else why not
+    (for the phrasing that came closest). Filters equal to the asker's scope are left out of
+    the phrasings: a regional manager asking about "sales" means their region."""
+    intent, params = CATALOGUE[index.intents[row]], dict(index.params[row])
+    params["filters"] = {c: v for c, v in params.get("filters", {}).items() if scope.get(c) != v}
+    decisions = [scorer.decide(question, phrase(intent, params, v)) for v in range(PHRASINGS_PER_ANSWER)]
+    best = max(decisions, key=lambda d: (d.same, d.score))
+    return [] if best.same else best.reasons
 
 
 def _best_similarity_per_answer(index: AnswerIndex, query_vector: np.ndarray,
