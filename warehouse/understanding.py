@@ -24,13 +24,13 @@ _PERIOD_PATTERNS: list[tuple[str, str]] = [
     (r"\b(last|past|previous|prior) (7|seven) days\b", "last_7_days"),
     (r"\b(last|past|previous|prior) (30|thirty) days\b", "last_30_days"),
     (r"\b(this week|week to date|wtd|so far this week|current week|the week so far)\b", "this_week"),
-    (r"\b(last|previous|prior|past) (week|wk)\b|\bweek before\b|\blw\b", "last_week"),
+    (r"\b(last|lst|previous|prev|prior|past) (week|wk)\b|\bweek before\b|\blw\b", "last_week"),
     (r"\b(this month|month to date|mtd|so far this month|current month|the month so far)\b", "month_to_date"),
-    (r"\b(last|previous|prior|past) (month|mo|mth)\b|\blm\b", "last_month"),
+    (r"\b(last|lst|previous|prev|prior|past) (month|mo|mth|mnth)\b|\blm\b", "last_month"),
     (r"\b(this quarter|quarter to date|qtd|so far this quarter|current quarter)\b", "quarter_to_date"),
-    (r"\b(last|previous|prior|past) (quarter|qtr)\b", "last_quarter"),
+    (r"\b(last|lst|previous|prev|prior|past) (quarter|qtr)\b", "last_quarter"),
     (r"\b(this year|year to date|ytd|so far this year|current year)\b", "year_to_date"),
-    (r"\b(last|previous|prior|past) year\b", "last_year"),
+    (r"\b(last|lst|previous|prev|prior|past) (year|yr)\b", "last_year"),
 ]
 _YOY = (r"\b(same (period|time|week|month|quarter|day) (last|a|the previous|previous) year|year over year|"
         r"year on year|yoy|y/y|vs\.? (last|previous|prior) year|versus (last|previous|prior) year|"
@@ -333,6 +333,9 @@ def _assemble(raw: str, family: str, stated: dict[str, Any], found: list[tuple[s
     if family == "share":
         outside = [e for e in mentioned if e[0] not in scope or scope[e[0]] != e[1]]
         if not outside:
+            if stated["metric"] and METRICS[stated["metric"]].unit == "%":
+                # "what percentage of orders were returned?" asks for the rate itself
+                return _assemble(raw, "kpi", stated, found, scope)
             return Understanding(raw, None, stated=stated, reason="a share question needs the part it is about")
         column, value, _ = outside[-1]
         entity = {"column": column, "value": value}
