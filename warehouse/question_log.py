@@ -1,7 +1,8 @@
 """Question-log files (``user_id,asked_at,question``): validated, loaded once, nothing lost.
 
 A row's ``event_id`` is a hash of its user, time and text, so loading the same file twice (or
-two files that overlap) adds each question once. Rows with an unparseable timestamp or an empty
+two files that overlap) adds each question once. ``asked_at`` is ISO 8601; a UTC offset is
+ignored (the asker's wall-clock time is what places a question on a day). Rows with an unparseable timestamp or an empty
 question go to ``quarantine`` with their line number; rows of users missing from the directory
 are kept (they may be added later) and counted.
 """
@@ -57,7 +58,9 @@ def read_log(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
                 continue
             user_id, stamp, question = row[0].strip(), row[1].strip(), row[2].strip()
             try:
-                asked_at = datetime.fromisoformat(stamp)
+                # an offset ("+01:00", "Z") is dropped: the day a question belongs to is the
+                # asker's own wall-clock day, as written
+                asked_at = datetime.fromisoformat(stamp).replace(tzinfo=None)
             except ValueError:
                 bad.append((line_no, f"asked_at {stamp!r} is not an ISO timestamp", ",".join(row)))
                 continue
