@@ -56,6 +56,16 @@ def test_load_stsb_keeps_only_clear_cases(tmp_path: Path) -> None:
     assert pairs["question1"].tolist() == ["a", "b", "d", "e"]
 
 
+def test_load_pairs_reads_the_stsb_layout_too(tmp_path: Path) -> None:
+    """An STS-B file (dev/test splits have no genre column in some copies) given as --pairs."""
+    path = tmp_path / "sts-test.csv.gz"
+    pd.DataFrame({"score": [4.6, 3.1, 0.2], "sentence1": ["a", "b", "c"],
+                  "sentence2": ["x", "y", "z"]}).to_csv(path, index=False)
+    pairs = cal.load_pairs(path)
+    assert pairs["label"].tolist() == [1, 0] and pairs["question1"].tolist() == ["a", "c"]
+    assert set(pairs["pair_type"]) == {"all"} and pairs["group"].tolist() == ["a", "c"]
+
+
 def test_match_metrics() -> None:
     metrics = cal.match_metrics(np.array([1, 1, 1, 0, 0], bool), np.array([1, 1, 0, 1, 0], bool))
     assert metrics["served"] == 3 and metrics["false_hits"] == 1

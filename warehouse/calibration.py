@@ -2,8 +2,10 @@
 
 A candidate answer's question is served for an asked question when
   1. ``text_guard.guard`` finds no differing slot (number, comparison, aggregate, period, …), and
-  2. ``match_score = cosine − ALIGNMENT_WEIGHT × (1 − alignment)`` reaches ``CALIBRATED_THRESHOLD``,
-     where ``alignment`` (``text_guard.align``) is the similarity of the worst-matched content word.
+  2. ``match_score = cosine − weight × (1 − alignment)`` reaches the threshold, where
+     ``alignment`` (``text_guard.align``) is the similarity of the worst-matched content word.
+The constants below are the weight and threshold for the bundled encoder; the tuned encoder of
+``warehouse.pair_model`` carries its own, calibrated when it is built.
 A matcher *serves* a pair when it predicts "same"; its **false-hit rate** is false positives / served.
 
 Data: ``spider_question_pairs`` (label 1 = same SQL) and the STS Benchmark train split (score ≥ 4
@@ -44,7 +46,6 @@ MAX_FALSE_HIT = 0.01
 STSB_SAME_AT = 4.0
 STSB_DIFFERENT_AT = 2.0
 HELD_OUT_PERCENT = 30
-CALIBRATION_PERCENT = 10
 PAIR_COLUMNS = ["question1", "question2", "label", "pair_type", "group"]
 
 
@@ -87,16 +88,20 @@ def decide(asked: str, asked_vec: EncodedText, candidate: str, candidate_vec: En
 
 
 def load_pairs(path: str | Path) -> pd.DataFrame:
-    """Read a pairs file (``question1, question2, label[, pair_type][, db_id]``, CSV or CSV.gz).
+    """Read a pairs file, CSV or CSV.gz, in either bundled layout: the question-pairs one
+    (``question1, question2, label[, pair_type][, db_id]``) or the STS-B one
+    (``sentence1, sentence2, score[, genre, filename, sts_id]``, read by ``load_stsb``).
 
     Returns columns ``question1, question2, label, pair_type, group``; ``pair_type`` defaults to
     ``"all"`` and ``group`` (the unit of the held-out split) to ``db_id`` or else the first question.
     """
     raw = pd.read_csv(path)
+    if {"sentence1", "sentence2", "score"} <= set(raw.columns):
+        return _stsb_pairs(raw, STSB_SAME_AT, STSB_DIFFERENT_AT)
     missing = {"question1", "question2", "label"} - set(raw.columns)
     if missing:
         raise ValueError(f"{path}: missing column(s) {sorted(missing)}; expected a CSV with "
-                         "question1,question2,label[,pair_type]")
+                         "question1,question2,label[,pair_type] or sentence1,sentence2,score")
     pairs = pd.DataFrame({
         "question1": raw["question1"].astype(str),
         "question2": raw["question2"].astype(str),
@@ -111,16 +116,23 @@ def load_stsb(path: str | Path, same_at: float = STSB_SAME_AT,
               different_at: float = STSB_DIFFERENT_AT) -> pd.DataFrame:
     """Read the STS-B layout as pairs: score ≥ ``same_at`` → 1, ≤ ``different_at`` → 0, else dropped.
 
-    ``pair_type`` is the genre (``main-news`` …); ``group`` is ``filename:sts_id``.
+    ``pair_type`` is the genre (``main-news`` …, else ``"all"``); ``group`` is ``filename:sts_id``
+    (else the first sentence).
     """
-    raw = pd.read_csv(path)
+    return _stsb_pairs(pd.read_csv(path), same_at, different_at)
+
+
+def _stsb_pairs(raw: pd.DataFrame, same_at: float, different_at: float) -> pd.DataFrame:
+    """STS-B rows as labelled pairs (see ``load_stsb``)."""
     kept = raw[(raw["score"] >= same_at) | (raw["score"] <= different_at)]
+    has_ids = {"filename", "sts_id"} <= set(kept.columns)
     pairs = pd.DataFrame({
         "question1": kept["sentence1"].astype(str),
         "question2": kept["sentence2"].astype(str),
         "label": (kept["score"] >= same_at).astype(int),
-        "pair_type": kept["genre"].astype(str),
-        "group": kept["filename"].astype(str) + ":" + kept["sts_id"].astype(str),
+        "pair_type": kept["genre"].astype(str) if "genre" in kept else "all",
+        "group": (kept["filename"].astype(str) + ":" + kept["sts_id"].astype(str)) if has_ids
+                 else kept["sentence1"].astype(str),
     })
     return pairs[PAIR_COLUMNS].reset_index(drop=True)
 
@@ -128,16 +140,6 @@ def load_stsb(path: str | Path, same_at: float = STSB_SAME_AT,
 def held_out_mask(pairs: pd.DataFrame, percent: int = HELD_OUT_PERCENT) -> np.ndarray:
     """True for pairs whose group is held out: sha256(group) % 100 < ``percent``."""
     return _group_buckets(pairs) < percent
-
-
-def split_part(pairs: pd.DataFrame) -> np.ndarray:
-    """Each pair's part, by the hash bucket of its group: ``"held-out"`` (buckets below
-    ``HELD_OUT_PERCENT``), ``"calibration"`` (the next ``CALIBRATION_PERCENT``) or ``"train"``.
-    Only the tuned pair model uses the last two; the bundled model's constants were chosen on
-    both together (the "dev part")."""
-    buckets = _group_buckets(pairs)
-    return np.where(buckets < HELD_OUT_PERCENT, "held-out",
-                    np.where(buckets < HELD_OUT_PERCENT + CALIBRATION_PERCENT, "calibration", "train"))
 
 
 def _group_buckets(pairs: pd.DataFrame) -> np.ndarray:
