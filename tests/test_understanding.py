@@ -86,3 +86,113 @@ def test_hostile_text_is_only_text(entities):
     u = understand("revenue last month'; DELETE FROM orders; -- <script>alert(1)</script>" * 50, entities, ASKED)
     assert u.intent_id == "revenue_total"
     assert len(u.question) <= 500
+
+
+# Phrasings from an independent question log (not the bundled simulator): one case per class.
+# Asked on Tuesday 22 Nov 2022: yesterday = Monday, last month = October, last quarter = Q3.
+@pytest.mark.parametrize("question, scope, intent, expected", [
+    # "the week that just ended" and friends
+    ("Where did revenue land the week that just ended?", {}, "revenue_total", {"period": "last_week"}),
+    ("profit for the month that just ended", {}, "profit_total", {"period": "last_month"}),
+    ("orders last full week", {}, "orders_total", {"period": "last_week"}),
+    ("sales the week that just endde", {}, "revenue_total", {"period": "last_week"}),
+    # a named day is yesterday only when it is the day before the question
+    ("What was order count on Monday?", {}, "orders_total", {"period": "yesterday"}),
+    ("where did top line land on Mnoday", {}, "revenue_total", {"period": "yesterday"}),
+    ("profit since Monday", {}, "profit_total", {"period": "this_week"}),
+    # months, abbreviations and years named against the day asked
+    ("Show me average order value Oct", {}, "aov_total", {"period": "last_month"}),
+    ("Total profit for the month of October 2022?", {}, "profit_total", {"period": "last_month"}),
+    ("revenue so far in November", {}, "revenue_total", {"period": "month_to_date"}),
+    ("What was the profit margin in Q3?", {}, "margin_total", {"period": "last_quarter"}),
+    ("Q4 revenue", {}, "revenue_total", {"period": "quarter_to_date"}),
+    ("turnover in 2022 so far", {}, "revenue_total", {"period": "year_to_date"}),
+    ("revenue in 2021", {}, "revenue_total", {"period": "last_year"}),
+    # same period last year
+    ("how does sales last week look vs LY", {}, "revenue_vs_last_year", {"period": "last_week"}),
+    ("turnover last month against last year", {}, "revenue_vs_last_year", {"period": "last_month"}),
+    ("Are we ahead of last year on revenue this year?", {}, "revenue_vs_last_year", {"period": "year_to_date"}),
+    ("October revenue vs October last year", {}, "revenue_vs_last_year", {"period": "last_month"}),
+    ("profit YTD compared to the year before", {}, "profit_vs_last_year", {"period": "year_to_date"}),
+    # the previous period
+    ("net profit last month against the previous month", {}, "profit_vs_prev", {"period": "last_month"}),
+    ("How does turnover last week stack up against the prior week?", {}, "revenue_vs_prev",
+     {"period": "last_week"}),
+    ("How does October's revenue compare to September?", {}, "revenue_vs_prev", {"period": "last_month"}),
+    # N with words between it and what is ranked
+    ("list the 10 best performing customers last week by revenue", {}, "top_customers",
+     {"n": 10, "period": "last_week"}),
+    ("Which five SKUs had the most revenue last month?", {}, "top_products", {"n": 5}),
+    ("least profitable states last month", {}, "bottom_states", {"metric": "profit"}),
+    ("which sub-categories lost the most money last quarter", {}, "bottom_sub_categories",
+     {"metric": "profit", "period": "last_quarter"}),
+    ("the 10 most profitable products this year", {}, "top_products", {"n": 10, "metric": "profit"}),
+    # movers without the word "movers"
+    ("Which sub-categories changed the most last week in sales?", {}, "biggest_movers",
+     {"dimension": "sub_category", "period": "last_week"}),
+    ("biggest total sales swings by state last month", {}, "biggest_movers", {"dimension": "state"}),
+    # "<dimension> breakdown / mix"
+    ("Region breakdown of sales last week", {}, "breakdown", {"dimension": "region", "period": "last_week"}),
+    ("segment mix of sales YTD", {}, "breakdown", {"dimension": "segment"}),
+    # restating the scope is not a dimension, and "top line" / "bottom line" are metrics
+    ("tell me top line yday for my region", {"region": "West"}, "revenue_total", {"period": "yesterday"}),
+    ("How were bottom line last week for the Central region?", {"region": "Central"}, "profit_total",
+     {"period": "last_week"}),
+    ("Sales by state in the West region last month", {}, "breakdown",
+     {"dimension": "state", "filters": {"region": "West"}}),
+    # share with "%", new customers as "accounts", verbs for revenue and profit
+    ("What % of our revenue was Furniture last month", {}, "share_of_total",
+     {"entity": {"column": "category", "value": "Furniture"}}),
+    ("how many new accounts last quarter", {}, "new_vs_returning", {"period": "last_quarter"}),
+    ("how much did we sell last week in the south?", {}, "revenue_total",
+     {"period": "last_week", "filters": {"region": "South"}}),
+    ("what did we earn the previous month", {}, "profit_total", {"period": "last_month"}),
+    ("How did the West do last week?", {}, "revenue_total", {"filters": {"region": "West"}}),
+    ("revenue per order last month", {}, "aov_total", {"period": "last_month"}),
+    ("profit ratio last month", {}, "margin_total", {"period": "last_month"}),
+])
+def test_maps_independent_phrasings(question, scope, intent, expected, entities):
+    u = understand(question, entities, ASKED, scope=scope)
+    assert u.intent_id == intent, u.describe()
+    for key, value in expected.items():
+        assert u.params[key] == value, u.describe()
+
+
+@pytest.mark.parametrize("question", [
+    # a named day, month, quarter or year that is not exactly a supported period
+    "sales on Friday", "revenue last Friday", "revenue on Monday last week", "sales in September",
+    "revenue in October 2021", "revenue in October last year", "Q2 revenue", "Q3 2021 revenue",
+    "revenue in 2020", "what was revenue on 14 November", "revenue between 1 and 15 November",
+    "sales the week of 7 November", "revenue since October",
+    # periods the catalogue has no token for, or two periods with no comparison between them
+    "revenue for the week before last", "sales two weeks ago", "revenue next month", "sales today",
+    "sales last month and this month",
+    # things the catalogue does not hold: never served as their nearest neighbour
+    "Sales by ship mode last month", "sales by postal code last month", "how many orders were shipped first class last week",
+    "profit per order last quarter", "sales vs target last month", "How many customers placed orders last month?",
+    "average daily sales last month", "quarterly revenue trend", "Break down the change in profit last week by state",
+    # a direction with nothing to rank, or a count that is not the N
+    "What was the highest revenue last month?", "the five weakest sates on earnings last month",
+    "top customers last month, give me 8",
+    # a typo equally close to two different measures is not guessed
+    "total order valume yesterday",
+    # a loss of revenue is a decline (movers), not the lowest revenue; no country dimension
+    "which products lost the most revenue last month", "revenue in Canada last month",
+    # an exclusion is not the filter it names; other statistics are not the catalogue's
+    "revenue last month excluding furniture", "non-Technology sales last month",
+    "revenue for all regions except West last month", "revenue outside the West last month",
+    "what is the median order value last month", "average monthly revenue this year",
+])
+def test_refuses_what_it_cannot_pin_down(question, entities):
+    u = understand(question, entities, ASKED)
+    assert not u.mapped, u.describe()
+
+
+def test_new_vs_returning_facts_keep_the_question_instance(superstore, entities):
+    """The backtest indexes answers by instance_key(intent, facts.params): computing the facts
+    must not add parameters (it once added metric=revenue, so new-vs-returning never matched)."""
+    from warehouse.catalogue import instance_key
+    from warehouse.facts import compute_facts
+    u = understand("new vs returning customers last month", entities, ASKED, scope={"region": "South"})
+    facts = compute_facts(superstore, u.intent_id, u.params, ASKED)
+    assert instance_key(facts.intent_id, facts.params) == u.key()

@@ -308,10 +308,7 @@ _BY_FAMILY = {"kpi": _kpi, "ranking": _ranking, "trend": _trend, "breakdown": _b
 def compute_facts(con: duckdb.DuckDBPyConnection, intent_id: str, params: dict[str, Any], asked_on: date) -> Facts:
     """Run the intent's SQL for bound ``params`` as seen on the morning ``asked_on``."""
     intent = CATALOGUE[intent_id]
-    bound = intent.bind(params)
-    if intent.family == "customers":
-        bound.setdefault("metric", "revenue")
-    return _BY_FAMILY[intent.family](con, intent, bound, asked_on)
+    return _BY_FAMILY[intent.family](con, intent, intent.bind(params), asked_on)
 
 
 def build_sales_facts(con: duckdb.DuckDBPyConnection, before: date | None = None) -> int:

@@ -24,33 +24,53 @@ _PERIOD_PATTERNS: list[tuple[str, str]] = [
     (r"\b(last|past|previous|prior) (7|seven) days\b", "last_7_days"),
     (r"\b(last|past|previous|prior) (30|thirty) days\b", "last_30_days"),
     (r"\b(this week|week to date|wtd|so far this week|current week|the week so far)\b", "this_week"),
-    (r"\b(last|lst|previous|prev|prior|past) (week|wk)\b|\bweek before\b|\blw\b", "last_week"),
+    (r"\b(last|lst|previous|prev|prior|past) (full |complete |whole )?(week|wk)\b|\bweek before\b|\blw\b|"
+     r"\bweek (that )?(just )?(ended|gone|finished|closed)\b", "last_week"),
     (r"\b(this month|month to date|mtd|so far this month|current month|the month so far)\b", "month_to_date"),
-    (r"\b(last|lst|previous|prev|prior|past) (month|mo|mth|mnth)\b|\blm\b", "last_month"),
+    (r"\b(last|lst|previous|prev|prior|past) (full |complete |whole |calendar )?(month|mo|mth|mnth)\b|\blm\b|"
+     r"\bmonth (that )?(just )?(ended|gone|finished|closed)\b", "last_month"),
     (r"\b(this quarter|quarter to date|qtd|so far this quarter|current quarter)\b", "quarter_to_date"),
-    (r"\b(last|lst|previous|prev|prior|past) (quarter|qtr)\b", "last_quarter"),
+    (r"\b(last|lst|previous|prev|prior|past) (full |complete |whole |calendar )?(quarter|qtr)\b|"
+     r"\bquarter (that )?(just )?(ended|gone|finished|closed)\b", "last_quarter"),
     (r"\b(this year|year to date|ytd|so far this year|current year)\b", "year_to_date"),
-    (r"\b(last|lst|previous|prev|prior|past) (year|yr)\b", "last_year"),
+    (r"\b(last|lst|previous|prev|prior|past) (full |complete |whole |calendar )?(year|yr)\b", "last_year"),
 ]
-_YOY = (r"\b(same (period|time|week|month|quarter|day) (last|a|the previous|previous) year|year over year|"
-        r"year on year|yoy|y/y|vs\.? (last|previous|prior) year|versus (last|previous|prior) year|"
-        r"compared (to|with) (last|previous|prior) year|on last year|over last year|than last year|"
-        r"a year ago|a year earlier|last year's)\b")
+# Periods the catalogue has no token for: a question naming one is never mapped to a neighbour.
+_UNSUPPORTED_PERIOD = (r"\b((week|month|quarter|year|day) before last|(two|three|four|2|3|4) (days|weeks|months|"
+                       r"quarters|years) ago|next (day|week|month|quarter|year)|tomorrow|today|this morning|"
+                       r"(fiscal|financial) (year|quarter)|fy ?\d{2,4}|h[12]|half year|first half|second half)\b")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY_FORMS = {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december")
+_MONTH_FORMS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+                "oct": 10, "nov": 11, "dec": 12}
+_YOY = (r"\b(same (period|time|week|month|quarter|day) (last|a|the previous|previous|prior) year|year over year|"
+        r"same (period|time|week|month|quarter|day) ly|"
+        r"year on year|yoy|y/y|vs\.? (the )?(last|previous|prior) year|versus (the )?(last|previous|prior) year|"
+        r"compared (to|with) (the )?(last|previous|prior) year|on last year|over last year|than last year|"
+        r"against (the )?(last|previous|prior) year|(ahead of|behind|beat|beating|vs\.?|versus|against|on|over) ly|"
+        r"(ahead of|behind) last year|the year before|a year ago|a year earlier|last year's|"
+        r"(vs\.?|versus|compared (to|with)|against|than) (the same )?(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|q[1-4]) (of )?last year)\b")
 _PREV = (r"\b(vs|versus|compared|compare|comparison|change|changed|changes|growth|grow|grew|increase|"
          r"increased|decrease|decreased|declin\w*|drop|dropped|up or down|mom|wow|qoq|month over month|"
          r"week over week|quarter over quarter|period before|previous period|prior period|delta|"
-         r"better|worse|improve\w*)\b")
+         r"better|worse|improve\w*|"
+         r"against (the )?(previous|prior|preceding|last) (day|week|month|quarter|period)|"
+         r"against the (day|week|month|quarter) before|(day|week|month|quarter) before)\b")
 _FAMILY_CUES: list[tuple[str, str]] = [
     ("customers", r"\b(new (vs|versus|and|or) (returning|repeat|existing)|new customers?|returning customers?|"
-                  r"repeat customers?|customer acquisition|first.time (customers|buyers))\b"),
+                  r"repeat customers?|customer acquisition|first.time (customers|buyers)|"
+                  r"new (accounts?|clients?|buyers?)|first.time (accounts|clients))\b"),
     ("drivers", r"\b(why|what drove|drivers?|driving|explain\w*|reasons?|behind the|what caused|cause[sd]?|"
                 r"what happened|account for)\b"),
     ("movers", r"\b(movers?|moved the most|biggest (changes|swings|gainers|losers|decliners|shifts)|gainers|"
-               r"decliners|risers|fallers|winners and losers)\b"),
+               r"decliners|risers|fallers|winners and losers|swings?|changed (the )?most|"
+               r"(largest|biggest) (change|shift|swing)s?)\b"),
     ("trend", r"\b(trend\w*|over time|week by week|month by month|weekly|monthly|by week|by month|"
               r"last 12 (weeks|months)|trajectory|evolution)\b"),
-    ("share", r"\b(share of|(what|which) share|market share|percentage of|percent of|proportion|portion|"
-              r"fraction|% of|how much of)\b"),
+    ("share", r"(\b(share of|(what|which) share|market share|percentage of|percent of|proportion|portion|"
+              r"fraction|how much of)\b|(?<!\S)% of\b)"),
     ("breakdown", r"\b(by|per|split|breakdown|break down|broken down|mix|across|each)\b"),
 ]
 _TOP = r"\b(top|best|highest|most|largest|biggest|leading|strongest|greatest|max|maximum)\b"
@@ -68,7 +88,8 @@ _DIMENSION_WORDS: dict[str, tuple[str, ...]] = {
     "segment": ("segment", "segments"),
     "city": ("city", "cities"),
 }
-_GENERIC_PERFORMANCE = (r"\b(how did (we|it) do|how did .* go|how are we doing|how we did|performance|numbers?|results|"
+_GENERIC_PERFORMANCE = (r"\b(how did (we|it) do|how did .* go|how did (.{1,40} )?(do|perform)|how are we doing|how we did|"
+                        r"performance|numbers?|results|"
                         r"how was|summary|recap|overview|snapshot|update|quick read|read on|rundown|"
                         r"headline|figures|kpis?)\b")
 ENTITY_COLUMNS = ("region", "state", "city", "category", "sub_category", "segment", "customer_name",
@@ -157,17 +178,36 @@ def _keyword_vocabulary() -> frozenset[str]:
     for m in METRICS.values():
         for s in m.synonyms:
             words.update(s.split())
-    for _, pattern in _PERIOD_PATTERNS + _FAMILY_CUES:
-        words.update(re.findall(r"[a-z]{4,}", pattern))
+    for pattern in [p for p, _ in _PERIOD_PATTERNS] + [p for _, p in _FAMILY_CUES]:
+        words.update(re.findall(r"[a-z]{4,}", pattern.replace("\\b", " ")))
     for group in _DIMENSION_WORDS.values():
         for s in group:
             words.update(s.split())
     words.update(re.findall(r"[a-z]{4,}", _TOP + _BOTTOM + _YOY + _PREV))
-    words.update({"yesterday", "quarter", "month", "week", "year", "revenue", "margin", "returning"})
+    words.update({"yesterday", "quarter", "month", "week", "year", "revenue", "margin", "returning",
+                  "performing", "breakdown", "trended", "trending", "trends"})
+    words.update(_WEEKDAYS + _MONTHS)
     return frozenset(w for w in words if len(w) >= 4)
 
 
 _KEYWORDS = _keyword_vocabulary()
+
+
+def _word_meanings() -> dict[str, frozenset[str]]:
+    """Per keyword, the measures and dimensions it can name (for telling risky typos apart)."""
+    out: dict[str, set[str]] = {}
+    for m in METRICS.values():
+        for syn in m.synonyms:
+            for w in syn.split():
+                out.setdefault(w, set()).add(m.name)
+    for dim, group in _DIMENSION_WORDS.items():
+        for phrase_ in group:
+            for w in phrase_.split():
+                out.setdefault(w, set()).add("dimension:" + dim)
+    return {w: frozenset(v) for w, v in out.items()}
+
+
+_MEANINGS = _word_meanings()
 
 
 def _edit_distance(a: str, b: str, limit: int) -> int:
@@ -189,14 +229,24 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
 
 def _closest(word: str, vocabulary: frozenset[str]) -> str | None:
     limit = 1 if len(word) <= 6 else 2
-    best, best_d = None, limit + 1
+    best, best_d, tied = None, limit + 1, []
     for known in vocabulary:
         if known[0] != word[0] and len(word) <= 5:
             continue
         d = _edit_distance(word, known, limit)
-        if d < best_d or (d == best_d and best is not None and known < best):
-            best, best_d = known, d
-    return best if best_d <= limit else None
+        if d < best_d:
+            best, best_d, tied = known, d, [known]
+        elif d == best_d and best is not None:
+            tied.append(known)
+            best = min(best, known)
+    if best_d > limit:
+        return None
+    # equally close words that mean different measures or dimensions ("valume": value or volume?
+    # "sates": sales or states?) make the correction a guess: leave the word alone
+    meanings = [m for m in (_MEANINGS.get(w, frozenset()) for w in tied) if m]
+    if any(not (a & b) for i, a in enumerate(meanings) for b in meanings[i + 1:]):
+        return None
+    return best
 
 
 def _english_words() -> frozenset[str]:
@@ -234,34 +284,163 @@ def _find_metric(text: str) -> str | None:
     return best[2] if best else None
 
 
-def _find_period(text: str, asked_on: date | None) -> tuple[str | None, str]:
-    """The period token and the text with the comparison phrase removed."""
-    for pattern, token in _PERIOD_PATTERNS:
-        if re.search(pattern, text):
-            return token, text
-    if asked_on is not None:
-        months = ["january", "february", "march", "april", "may", "june", "july", "august",
-                  "september", "october", "november", "december"]
-        for i, name in enumerate(months, start=1):
-            if re.search(rf"\b(in|for|during) {name}\b", text):
-                previous = 12 if asked_on.month == 1 else asked_on.month - 1
-                if i == previous:
-                    return "last_month", text
-                if i == asked_on.month:
-                    return "month_to_date", text
-    return None, text
+def _find_period(text: str, asked_on: date | None, compare: str = "none") -> tuple[str | None, str]:
+    """The period token and the text with the comparison phrase removed.
+
+    The period mentioned first in the text wins. Named days, months, quarters and years
+    ("on Sunday", "in Feb", "Q3 2022", "in 2022 so far") resolve only against the day asked, and
+    only to a token that means exactly those dates (Sunday asked on Monday is yesterday); any
+    other named date, or two named dates that disagree, leave the period unknown (never a guess).
+    """
+    if re.search(_UNSUPPORTED_PERIOD, text):
+        return None, text
+    found = sorted((m.start(), token) for pattern, token in _PERIOD_PATTERNS for m in [re.search(pattern, text)] if m)
+    period = found[0][1] if found else None
+    if len({token for _, token in found}) > 1 and compare != "prev":
+        return None, text     # "last month and this month": two periods, no comparison between them
+    named = _named_period(text, asked_on, compare)
+    if named is None:
+        return period, text
+    if named == "unknown" or (period is not None and period != named):
+        return None, text
+    return named, text
+
+
+def _named_period(text: str, asked_on: date | None, compare: str = "none") -> str | None:
+    """The token a named day/month/quarter/year stands for; None when none is named, "unknown"
+    when one is named but it is not exactly a supported period (or the day asked is not known).
+    With a "vs previous" comparison, the month (quarter) before last month (quarter) may be named
+    as what it is compared with ("October vs September")."""
+    tokens: set[str] = set()
+    words = text.split()
+    weekdays = [i for i, w in enumerate(words) if w in _WEEKDAYS or w in _WEEKDAY_FORMS]
+    for i in weekdays:
+        day = _WEEKDAYS.index(words[i]) if words[i] in _WEEKDAYS else _WEEKDAY_FORMS[words[i]]
+        if asked_on is None:
+            return "unknown"
+        if i > 0 and words[i - 1] == "since" and day == 0 and asked_on.weekday() > 0:
+            tokens.add("this_week")
+        elif day == (asked_on.weekday() - 1) % 7 and (i == 0 or words[i - 1] not in ("since", "next")):
+            tokens.add("yesterday")
+        else:
+            return "unknown"
+    month_names = "|".join(_MONTHS + tuple(_MONTH_FORMS))
+    for m in re.finditer(rf"(?:\b(in|for|during|of|from)\s+)?\b({month_names})\b(?:\s+(20\d\d))?", text):
+        name, year = m.group(2), m.group(3)
+        if name == "may" and not (m.group(1) or year) and (
+                re.search(r"\bmay\s+(i|we|you|he|she|they|it|be|have|not|need|want|see|get|help|ask|also|still|"
+                          r"well|come|go|show|look|drop|fall|rise|grow|change|change)\b", text)
+                or re.search(r"\b(i|we|you|he|she|they|it|this|that|which|who|what|there)\s+may\b", text)):
+            continue          # "may" the verb, not the month
+        if name == "mar" and not (m.group(1) or year) and re.search(r"\bmar\b\s+(the|our|my)\b", text):
+            continue
+        month = _MONTHS.index(name) + 1 if name in _MONTHS else _MONTH_FORMS[name]
+        if asked_on is None:
+            return "unknown"
+        if re.search(rf"\b\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{name}\b|\b{name}\s+\d{{1,2}}(st|nd|rd|th)?\b(?!\d)", text) \
+                or re.search(r"\b(between|through|thru|until|till|since|starting|week of|weekend|end of|start of|"
+                             r"beginning of|middle of|mid|first week|last week of|first half|second half)\b", text):
+            return "unknown"      # a day or a span inside the month, not the month
+        last = date(asked_on.year - (asked_on.month == 1), 12 if asked_on.month == 1 else asked_on.month - 1, 1)
+        before = date(last.year - (last.month == 1), 12 if last.month == 1 else last.month - 1, 1)
+        if month == last.month and (year is None or int(year) == last.year):
+            tokens.add("last_month")
+        elif compare == "prev" and month == before.month and (year is None or int(year) == before.year) \
+                and len(re.findall(rf"\b({month_names})\b", text)) > 1:
+            continue          # the comparison's other side
+        elif month == asked_on.month and (year is None or int(year) == asked_on.year):
+            tokens.add("month_to_date")
+        else:
+            return "unknown"
+    quarters = list(re.finditer(r"\bq([1-4])\b(?:\s+(20\d\d))?", text))
+    for m in quarters:
+        if asked_on is None:
+            return "unknown"
+        q, year = int(m.group(1)), m.group(2)
+        current = (asked_on.month - 1) // 3 + 1
+        last_q, last_year = (4, asked_on.year - 1) if current == 1 else (current - 1, asked_on.year)
+        before_q, before_year = (4, last_year - 1) if last_q == 1 else (last_q - 1, last_year)
+        if q == last_q and (year is None or int(year) == last_year):
+            tokens.add("last_quarter")
+        elif compare == "prev" and q == before_q and (year is None or int(year) == before_year) and len(quarters) > 1:
+            continue
+        elif q == current and (year is None or int(year) == asked_on.year):
+            tokens.add("quarter_to_date")
+        else:
+            return "unknown"
+    dated = re.sub(rf"\b({month_names}|q[1-4])\s+20\d\d\b", " ", text)
+    for m in re.finditer(r"\b(20\d\d)\b", dated):
+        if asked_on is None:
+            return "unknown"
+        year = int(m.group(1))
+        if year == asked_on.year:
+            tokens.add("year_to_date")
+        elif year == asked_on.year - 1 and not re.search(r"\b(so far|to date|ytd)\b", text):
+            tokens.add("last_year")
+        else:
+            return "unknown"
+    if len(tokens) > 1:
+        return "unknown"
+    return tokens.pop() if tokens else None
 
 
 def _find_n(text: str) -> int | None:
     match = re.search(r"\b(?:top|bottom|best|worst|highest|lowest|leading|first)\s+(\d{1,2}|" +
                       "|".join(_NUMBER_WORDS) + r")\b", text) or \
-        re.search(r"\b(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?:best|worst|top|bottom|biggest|largest|"
-                  r"highest|lowest|smallest|leading)?\s*(?:products?|customers?|states?|sub categories|"
-                  r"subcategories|items?|clients?|accounts?|product lines?)\b", text)
+        re.search(r"\b(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?:(?:best|worst|top|bottom|biggest|largest|"
+                  r"highest|lowest|smallest|leading|poorest|weakest|strongest|greatest|performing|selling|"
+                  r"most|least|profitable|valuable|grossing|earning)\s+){0,3}(?:products?|customers?|states?|"
+                  r"sub categories|sub category|subcategories|items?|clients?|accounts?|product lines?|skus?)\b",
+                  text)
     if not match:
         return None
     token = match.group(1)
     return int(token) if token.isdigit() else _NUMBER_WORDS[token]
+
+
+_SCOPE_WORDS = r"\b(my|our|this) (region|territory|area|patch|category|segment|team|state)\b"
+# What the catalogue cannot answer: a question about it is refused, never served a neighbour.
+_OFF_CATALOGUE = (r"\b(ship|ships|shipped|shipping|shipment|shipments|deliver\w*|postal|postcode|zip|employees?|"
+                  r"staff|headcount|forecast\w*|budget\w*|targets?|quotas?|projected|projection|predict\w*|"
+                  r"inventory|stock|cogs|taxe?s?|weather|sales ?reps?|salesperson|reps|country|countries|canada|canadian|"
+                  r"usa|united states|"
+                  r"per (order|transaction|unit|item|head|person|employee|customer|client|account))\b")
+# Exclusions ("excluding Furniture") would otherwise become the very filter they exclude.
+_EXCLUSION = (r"\b(excluding|exclude[sd]?|excl|except|without|other than|apart from|besides|aside from|"
+              r"not including|not counting|outside|minus|net of|non|all but|rest of|leaving out)\b")
+# Statistics other than the catalogue's totals / rates / averages per order.
+_OTHER_STATISTIC = (r"\b(median|mean|on average(?! (order|basket|discount|sale))|average (monthly|weekly|daily|per)|(monthly|weekly|daily) average|"
+                    r"standard deviation|variance|percentile|cumulative growth|cagr|run rate|annuali[sz]ed)\b")
+_UNSUPPORTED_GRAIN = (r"\b(daily|day by day|by day|per day|each day|by weekday|by hour|hourly|quarterly|"
+                      r"quarter by quarter|by quarter|per quarter|yearly|year by year|by year|"
+                      r"per year)\b")
+_COUNT_OF_THINGS = (r"\b(how many|number of|count of|no of|num of) (distinct |unique |different |active )?"
+                    r"(customers|clients|accounts|buyers|products|skus|states|cities|sub categories|categories)\b")
+_LOSS = r"\b(least profitable|less profitable|unprofitable|lost the most|los(e|ing) the most|biggest loss\w*|" \
+        r"loss making|los(t|e|ing) (the most )?money|in the red)\b"
+_MOST_PROFITABLE = r"\b(most|more|highly) profitable\b"
+
+
+def _slot_text(text: str, found: list[tuple[str, str, int]]) -> str:
+    """``text`` without the entity names it mentions (a product called "Best ..." states no
+    direction) nor phrases restating the scope ("the West region", "my territory")."""
+    words = text.split()
+    drop: set[int] = set()
+    for column, value, i in found:
+        size = len(normalise(value).split())
+        drop.update(range(i, i + size))
+        nxt = i + size
+        if nxt < len(words) and words[nxt] in _DIMENSION_WORDS.get(column, ()):
+            drop.add(nxt)
+    kept = " ".join(w for j, w in enumerate(words) if j not in drop)
+    return " ".join(re.sub(_SCOPE_WORDS, " ", kept).split())
+
+
+def _stray_number(text: str) -> bool:
+    """Whether ``text`` holds a count that is not part of a period ("last 30 days", "Q3", "2022")."""
+    rest = re.sub(r"\b(\d{1,2}|seven|thirty|twelve) (days|weeks|months)\b|\b20\d\d\b|\bq[1-4]\b", " ", text)
+    words = "|".join(w for w in _NUMBER_WORDS if w != "one")
+    return re.search(rf"\b(\d{{1,2}}|{words})\b", rest) is not None
 
 
 def _find_dimension(text: str) -> str | None:
@@ -281,8 +460,11 @@ def _family(text: str, metric: str | None, dimension: str | None, direction: str
             return name
     if direction and dimension in ("product", "customer", "state", "sub_category"):
         return "ranking"
+    dim_words = "|".join(_DIMENSION_WORDS[dimension]) if dimension else None
     if "breakdown" in cues and dimension and re.search(
-            rf"\b(by|per|split by|breakdown by|break down by|across|each)\s+(the\s+)?({'|'.join(_DIMENSION_WORDS[dimension])})\b", text):
+            rf"\b(by|per|split by|breakdown by|break down by|across|each)\s+(the\s+)?({dim_words})\b", text):
+        return "breakdown"
+    if dimension and re.search(rf"\b({dim_words})\s+(breakdown|split|mix)\b", text):
         return "breakdown"
     if direction and dimension:
         return "breakdown"
@@ -307,21 +489,55 @@ def understand(question: str, entities: EntityIndex, asked_on: date | None = Non
     text = correct_spelling(normalise(raw), entities.vocabulary)
     if not text:
         return Understanding(raw, None, reason="empty question")
-    compare = _compare(text)
-    period_text = re.sub(_YOY, " ", text) if compare == "yoy" else text
-    period, _ = _find_period(period_text, asked_on)
-    metric = _find_metric(text)
-    direction = "top" if re.search(_TOP, text) else ("bottom" if re.search(_BOTTOM, text) else None)
-    dimension = _find_dimension(text)
-    n = _find_n(text)
     found = entities.find(text)
-    family = _family(text, metric, dimension, direction)
+    slots = _slot_text(text, found)          # entity names and scope restatements removed
+    compare = _compare(slots)
+    period_text = re.sub(_YOY, " ", slots) if compare == "yoy" else slots
+    period, _ = _find_period(period_text, asked_on, compare)
+    metric = _find_metric(slots)
+    bare = re.sub(r"\b(top ?line|bottom line)\b", " ", slots)    # metric names, not directions
+    direction = "top" if re.search(_TOP, bare) else ("bottom" if re.search(_BOTTOM, bare) else None)
+    loss = re.search(_LOSS, bare) is not None
+    if loss and metric in (None, "profit", "margin"):
+        metric, direction = metric or "profit", "bottom"
+    elif re.search(_MOST_PROFITABLE, bare) and metric is None:
+        metric = "profit"
+    dimension = _find_dimension(slots)
+    n = _find_n(slots)
+    family = _family(slots, metric, dimension, direction)
     stated = {"metric": metric, "period": period, "compare": compare, "direction": direction,
               "n": n, "dimension": dimension, "entities": [(c, v) for c, v, _ in found],
-              "grain": "week" if re.search(r"\b(week|weekly|weeks)\b", text) else "month"}
+              "grain": "week" if re.search(r"\b(week|weekly|weeks)\b", slots) else "month"}
+    if loss and metric not in ("profit", "margin"):
+        # "which products lost the most revenue": a decline, not the lowest figure
+        return Understanding(raw, None, stated=stated, reason="a loss of a measure is a change, not a ranking")
     if family is None:
         return Understanding(raw, None, stated=stated, reason="no metric or kind of question recognised")
+    refusal = _refusal(slots, family, stated)
+    if refusal:
+        return Understanding(raw, None, stated=stated, reason=refusal)
     return _assemble(raw, family, stated, found, scope or {})
+
+
+def _refusal(slots: str, family: str, stated: dict[str, Any]) -> str | None:
+    """Why a question that looks like a catalogue question must not be mapped (None: it may)."""
+    if re.search(_OFF_CATALOGUE, slots) and not (stated["metric"] == "aov" and re.search(r"\bper order\b", slots)):
+        return "asks about something the catalogue does not hold (" + re.search(_OFF_CATALOGUE, slots).group(0) + ")"
+    for pattern, what in ((_EXCLUSION, "an exclusion"), (_OTHER_STATISTIC, "a statistic")):
+        hit = re.search(pattern, slots)
+        if hit:
+            return f"asks for {what} the catalogue does not compute ({hit.group(0)})"
+    if family != "customers" and re.search(_COUNT_OF_THINGS, slots):
+        return "asks for a count the catalogue does not hold (" + re.search(_COUNT_OF_THINGS, slots).group(0) + ")"
+    if family in ("trend", "breakdown", "kpi") and re.search(_UNSUPPORTED_GRAIN, slots):
+        return "asks for a time grain the catalogue does not hold (" + re.search(_UNSUPPORTED_GRAIN, slots).group(0) + ")"
+    if family == "breakdown" and stated["compare"] != "none":
+        return "a breakdown of a change (the catalogue breaks down one period's figures)"
+    if family == "kpi" and stated["direction"]:
+        return "a ranking question without what to rank (products, customers, states, sub-categories)"
+    if family == "ranking" and stated["n"] is None and _stray_number(slots):
+        return "could not tell how many to list"
+    return None
 
 
 def _assemble(raw: str, family: str, stated: dict[str, Any], found: list[tuple[str, str, int]],
