@@ -22,9 +22,10 @@ from typing import Any, Callable
 import duckdb
 import numpy as np
 
+from warehouse.backtest_cache import SettledQueryCache
 from warehouse.catalogue import CATALOGUE, instance_key
 from warehouse.facts import build_sales_facts
-from warehouse.forecasting import ForecastConfig, forecast_all
+from warehouse.forecasting import ForecastConfig, LoggedQuestion, forecast_all
 from warehouse.ingest import ingest_file
 from warehouse.matcher import PhrasingCache, match
 from warehouse.narrative import template_narrative
@@ -142,6 +143,8 @@ def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: da
     understood = {q: (i, json.loads(p)) for q, i, p in con.execute(
         "SELECT question, intent_id, params FROM question_understanding WHERE mapped").fetchall()}
     read: set[str] = set()
+    queries = SettledQueryCache(con)
+    logged: dict[tuple, LoggedQuestion | None] = {}   # load_history's memo: users and log are fixed here
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "questions.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -149,8 +152,8 @@ def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: da
                          "answer_numbers"])
         day = start
         while day <= end:
-            night_hits = _replay_night(con, day, users, by_day.get(day, []), entities, question_vectors,
-                                       phrasings, reactive, understood, read, writer, summary, cfg)
+            night_hits = _replay_night(con, queries, logged, day, users, by_day.get(day, []), entities,
+                                       question_vectors, phrasings, reactive, understood, read, writer, summary, cfg)
             summary.nights += 1
             say(f"  {day}  questions {len(by_day.get(day, [])):>3}  hits {night_hits:>3}  "
                 f"total hit rate {summary.hits / max(summary.questions, 1):.1%}")
@@ -162,15 +165,16 @@ def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: da
     return result
 
 
-def _replay_night(con, day, users, todays, entities, question_vectors, phrasings, reactive, understood,
-                  read, writer, summary, cfg) -> int:
+def _replay_night(con, queries, logged, day, users, todays, entities, question_vectors, phrasings, reactive,
+                  understood, read, writer, summary, cfg) -> int:
     """Forecast and pre-compute the night before ``day``, then serve ``day``'s questions."""
     build_sales_facts(con, before=day)
-    history = load_history(con, users, before=day)
+    queries.advance(day)
+    history = load_history(con, users, before=day, memo=logged)
     signals = compute_signals(con, [u.scope for u in users.values()], day)
     predictions = forecast_all(list(users.values()), history, signals, day, cfg)
     planned = plan_instances(predictions)
-    facts = compute_all_facts(con, planned, day)
+    facts = compute_all_facts(queries, planned, day)
     summary.answers_computed += len(facts)
     entries = [(k, f.intent_id, f.params) for k, f in sorted(facts.items())]
     index = phrasings.index(entries, entities)

@@ -59,20 +59,33 @@ def scoped(params: dict[str, Any], user: User) -> dict[str, Any] | None:
     return None if merged is None else {**params, "filters": merged.as_dict()}
 
 
-def load_history(con: duckdb.DuckDBPyConnection, users: dict[str, User], before: date) -> list[LoggedQuestion]:
-    """Understood questions asked before ``before`` by known users, as forecast input."""
+def load_history(con: duckdb.DuckDBPyConnection, users: dict[str, User], before: date,
+                 memo: dict[tuple, LoggedQuestion | None] | None = None) -> list[LoggedQuestion]:
+    """Understood questions asked before ``before`` by known users, as forecast input.
+
+    ``memo`` (log row -> its LoggedQuestion, None when outside the user's scope) lets a caller
+    whose users and understandings do not change between calls convert each row only once."""
     rows = con.execute("""
         SELECT l.user_id, CAST(l.asked_at AS DATE), u.intent_id, u.params
         FROM question_log l JOIN question_understanding u USING (question)
         WHERE l.kind IN ('ask', 'hit', 'miss', 'live') AND u.mapped AND l.asked_at < ?
         ORDER BY l.asked_at""", [before]).fetchall()
+    memo = {} if memo is None else memo
     out = []
-    for user_id, day, intent_id, params in rows:
-        user = users.get(user_id)
-        inside = scoped(json.loads(params), user) if user else None
-        if inside is not None:
-            out.append(LoggedQuestion(user_id, day, intent_id, inside))
+    for row in rows:
+        if row not in memo:
+            memo[row] = _logged(row, users)
+        if memo[row] is not None:
+            out.append(memo[row])
     return out
+
+
+def _logged(row: tuple, users: dict[str, User]) -> LoggedQuestion | None:
+    """One ``load_history`` row as forecast input; None for an unknown user or out of scope."""
+    user_id, day, intent_id, params = row
+    user = users.get(user_id)
+    inside = scoped(json.loads(params), user) if user else None
+    return None if inside is None else LoggedQuestion(user_id, day, intent_id, inside)
 
 
 @dataclass

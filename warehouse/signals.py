@@ -9,6 +9,7 @@ of a month bring "why did last month change?").
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -63,10 +64,6 @@ def _daily(con: duckdb.DuckDBPyConnection, scope: Scope, asked_on: date, by: str
             for member, block in arrays.items()}
 
 
-def _sum(daily: _Series, column: str, rng: DateRange) -> float:
-    return daily.total(column, rng)
-
-
 def _history_ranges(token: str, current: DateRange) -> list[DateRange]:
     if token in ("yesterday", "last_week"):
         return [DateRange(current.start - timedelta(weeks=i), current.end - timedelta(weeks=i)) for i in range(1, 9)]
@@ -78,19 +75,43 @@ def _history_ranges(token: str, current: DateRange) -> list[DateRange]:
     return out
 
 
-def _beyond_band(daily: _Series, asked_on: date, periods: tuple[str, ...]):
-    """(metric, period, label, sigmas) for every value beyond its usual band."""
+@dataclass(frozen=True)
+class _Band:
+    """One period of the morning ``asked_on`` and the earlier periods that make its usual band."""
+
+    token: str
+    label: str
+    current: DateRange
+    history: list[DateRange]
+
+
+def _bands(asked_on: date, periods: tuple[str, ...]) -> list[_Band]:
+    """The bands of ``periods``, resolved once per scope rather than once per member."""
+    out = []
     for token in periods:
         period = resolve(token, asked_on)
-        history = _history_ranges(token, period.current)
+        out.append(_Band(token, period.label, period.current, _history_ranges(token, period.current)))
+    return out
+
+
+def _beyond_band(daily: _Series, bands: list[_Band]):
+    """(metric, period, label, sigmas) for every value beyond its usual band."""
+    for band in bands:
         for metric, column in SIGNAL_METRICS.items():
-            value = _sum(daily, column, period.current)
-            past = [_sum(daily, column, r) for r in history]
+            value = daily.total(column, band.current)
+            past = [daily.total(column, r) for r in band.history]
             if not any(past):
                 continue
-            mean, sd = statistics.fmean(past), statistics.pstdev(past)
+            mean = statistics.fmean(past)
+            # pstdev (exact, slow) only when the value may be beyond the band: the population sd is
+            # at least range / sqrt(2n) (the two extremes alone give that variance), so a value
+            # nearer the mean than BAND_SIGMAS times that is inside whatever the sd (the factor
+            # absorbs rounding)
+            if abs(value - mean) <= BAND_SIGMAS * (max(past) - min(past)) / math.sqrt(2 * len(past)) * (1 - 1e-9):
+                continue
+            sd = statistics.pstdev(past)
             if sd > 0 and abs(value - mean) > BAND_SIGMAS * sd:
-                yield metric, token, period.label, (value - mean) / sd
+                yield metric, band.token, band.label, (value - mean) / sd
 
 
 def _signal(scope: Scope, metric: str, token: str, label: str, sigmas: float, where: str) -> Signal:
@@ -104,18 +125,20 @@ def signals_for_scope(con: duckdb.DuckDBPyConnection, scope: Scope, asked_on: da
     its categories and states (drill-downs carry their filter in ``Signal.filters``)."""
     where = "" if scope.is_everything else f" in {', '.join(v for _, v in scope.filters)}"
     found: list[Signal] = []
+    whole = _bands(asked_on, ("yesterday", "last_week", "last_month"))
+    drill = _bands(asked_on, ("last_week", "last_month"))
     for member, daily in _daily(con, scope, asked_on).items():
-        for metric, token, label, sigmas in _beyond_band(daily, asked_on, ("yesterday", "last_week", "last_month")):
+        for metric, token, label, sigmas in _beyond_band(daily, whole):
             found.append(_signal(scope, metric, token, label, sigmas, where))
     for column in DRILL_COLUMNS:
         if column in scope.as_dict():
             continue
         drills = []
         for member, daily in _daily(con, scope, asked_on, by=column).items():
-            for metric, token, label, sigmas in _beyond_band(daily, asked_on, ("last_week", "last_month")):
+            for metric, token, label, sigmas in _beyond_band(daily, drill):
                 s = _signal(scope, metric, token, label, sigmas, f" in {member}{where.replace(' in ', ', ', 1)}")
                 drills.append(Signal(s.scope_key, s.metric, s.period, s.detail, s.strength, {column: member}))
-        found.extend(sorted(drills, key=lambda s: -s.strength)[:MAX_DRILL_SIGNALS])
+        found.extend(sorted(drills, key=lambda s: (-s.strength, s.detail))[:MAX_DRILL_SIGNALS])
     if _is_month_start(asked_on):
         found.append(Signal(scope.key(), "revenue", "last_month", f"last month{where} has just closed", 0.12))
     return found
