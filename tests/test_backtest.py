@@ -202,3 +202,16 @@ def test_the_command_turns_bad_input_into_one_line(inputs: dict[str, Path], tmp_
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("offpeak backtest:") and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_dated_wording_counts_as_the_habit_it_meant(entities) -> None:
+    """"Sales in February" asked on 1 March is last month's revenue in the user's history."""
+    from warehouse.night import understand_log
+    con = duckdb.connect()
+    migrate(con)
+    con.execute("""INSERT INTO question_log VALUES
+        ('e1', 'west', TIMESTAMP '2022-03-01 09:00', 'sales in February?', 'ask', NULL, NULL, 'test', now()),
+        ('e2', 'west', TIMESTAMP '2022-04-01 09:00', 'sales in February?', 'ask', NULL, NULL, 'test', now())""")
+    assert understand_log(con, entities) == (1, 0)
+    intent_id, params = con.execute("SELECT intent_id, params FROM question_understanding").fetchall()[0]
+    assert intent_id == "revenue_total" and json.loads(params)["period"] == "last_month"

@@ -28,14 +28,19 @@ BRIEFING_CARDS = 12
 
 
 def understand_log(con: duckdb.DuckDBPyConnection, entities: EntityIndex) -> tuple[int, int]:
-    """Understand every logged question text not seen before; return (new, unmapped among them)."""
-    fresh = [r[0] for r in con.execute("""
-        SELECT DISTINCT question FROM question_log
+    """Understand every logged question text not seen before; return (new, unmapped among them).
+
+    A text is understood as of the first day it was asked, so dated wording ("sales in
+    February", "how did Monday go") maps onto the relative period it meant then (last month,
+    yesterday) and counts as that habit in the user's history."""
+    fresh = con.execute("""
+        SELECT question, min(CAST(asked_at AS DATE)) FROM question_log
         WHERE kind IN ('ask', 'hit', 'miss', 'live') AND question IS NOT NULL
-          AND question NOT IN (SELECT question FROM question_understanding)""").fetchall()]
+          AND question NOT IN (SELECT question FROM question_understanding)
+        GROUP BY question ORDER BY question""").fetchall()
     rows, unmapped = [], 0
-    for text in fresh:
-        u = understand(text, entities)
+    for text, first_asked in fresh:
+        u = understand(text, entities, asked_on=first_asked)
         unmapped += not u.mapped
         rows.append((text, u.intent_id, json.dumps(u.params, sort_keys=True) if u.mapped else None,
                      1.0 if u.mapped else 0.0, u.mapped, u.reason))
