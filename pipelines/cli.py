@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     bt.add_argument("--orders", type=Path, required=True, help="order lines: canonical or Superstore layout")
     bt.add_argument("--users", type=Path, required=True, help="users directory CSV: user_id,name,role,scope")
+    bt.add_argument("--returns", type=Path, help="returned orders (Order ID column); default: a returns.csv "
+                    "beside the orders file, if any; without one, return-rate questions are not answered")
     bt.add_argument("--log", type=Path, required=True, help="question log CSV: user_id,asked_at,question")
     bt.add_argument("--from", dest="start", type=_date, required=True, help="first day to replay")
     bt.add_argument("--to", dest="end", type=_date, required=True, help="last day to replay")
@@ -98,7 +100,7 @@ def _backtest(args, paths) -> int:
     os.environ.setdefault("OFFPEAK_EMBED_THREADS", "1")
     embedder = load_embedder()
     summary = run_backtest(args.orders, args.users, args.log, args.start, args.end, args.out,
-                           encode=embedder.encode)
+                           encode=embedder.encode, returns=args.returns)
     print("summary:", ", ".join(f"{k}={v}" for k, v in summary.items() if k not in ("baseline_method",)))
     print(f"wrote {args.out / 'questions.csv'} and {args.out / 'summary.json'}")
     return 0

@@ -77,6 +77,7 @@ def test_summary_has_the_promised_figures(result: dict) -> None:
         assert key in summary, key
     assert summary["hits"] == int(pd.read_csv(result["out"] / "questions.csv")["hit"].sum())
     assert summary["nights"] == (END - START).days + 1
+    assert summary["returns"] == str(SUPERSTORE_ORDERS.parent / "returns.csv")   # found beside the orders
     assert 0 < summary["answers_read"] <= summary["answers_computed"]
     assert summary["hit_rate"] >= 0.5, summary
 
@@ -215,3 +216,17 @@ def test_dated_wording_counts_as_the_habit_it_meant(entities) -> None:
     assert understand_log(con, entities) == (1, 0)
     intent_id, params = con.execute("SELECT intent_id, params FROM question_understanding").fetchall()[0]
     assert intent_id == "revenue_total" and json.loads(params)["period"] == "last_month"
+
+
+def test_without_returns_return_rates_are_not_answered(inputs: dict[str, Path], embedder, tmp_path: Path) -> None:
+    orders = tmp_path / "orders.csv.gz"
+    orders.write_bytes(SUPERSTORE_ORDERS.read_bytes())          # no returns.csv beside this copy
+    log = _write(tmp_path / "log.csv", [["vp", f"2022-03-0{d}T09:00:00", "what was the return rate last month?"]
+                                        for d in range(1, 4)])
+    def replay(orders_file: Path) -> dict:
+        return run_backtest(orders_file, inputs["users"], log, date(2022, 3, 2), date(2022, 3, 3),
+                            tmp_path / "out", encode=embedder.encode, say=lambda _: None)
+
+    assert replay(SUPERSTORE_ORDERS)["hits"] >= 1              # with returns it is pre-computed
+    without = replay(orders)
+    assert without["returns"] is None and without["questions"] == 2 and without["hits"] == 0

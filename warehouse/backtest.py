@@ -38,6 +38,7 @@ from warehouse.understanding import EntityIndex
 from warehouse.users import User, read_users
 
 Say = Callable[[str], None]
+RETURNS_NAMES = ("returns.csv", "returns.csv.gz", "returns.parquet")
 
 
 class BacktestInputError(ValueError):
@@ -53,6 +54,7 @@ class BacktestSummary:
     reactive_hits: int = 0
     reactive_stale: int = 0
     nights: int = 0
+    returns: str | None = None
     skipped: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -65,20 +67,30 @@ class BacktestSummary:
             "baseline_reactive_hit_rate": round(self.reactive_hits / q, 4),
             "baseline_reactive_stale_served": self.reactive_stale,
             "hit_rate_vs_reactive": round(self.hits / self.reactive_hits, 2) if self.reactive_hits else None,
-            "nights": self.nights, "skipped": self.skipped, "seconds": round(self.seconds, 1),
+            "nights": self.nights, "skipped": self.skipped, "returns": self.returns, "seconds": round(self.seconds, 1),
             "baseline_method": "reactive semantic cache: questions asked before (any user, same scope), "
                                "same matcher; a hit counts only if its period still resolves to the same dates",
         }
 
 
-def _load_inputs(con, orders: Path, users_path: Path, log: Path, start: date, end: date,
-                 summary: BacktestSummary) -> dict[str, User]:
+def returns_beside(orders: Path) -> Path | None:
+    """A returns file next to the orders file (``returns.csv[.gz]``, as Superstore ships), or None."""
+    return next((orders.parent / name for name in RETURNS_NAMES if (orders.parent / name).is_file()), None)
+
+
+def _load_inputs(con, orders: Path, returns: Path | None, users_path: Path, log: Path, start: date,
+                 end: date, summary: BacktestSummary) -> dict[str, User]:
     users = {u.user_id: u for u in read_users(users_path)}
     con.executemany("INSERT INTO users VALUES (?, ?, ?, ?)",
                     [(u.user_id, u.name, u.role, u.scope.key()) for u in users.values()])
     if not orders.exists():
         raise BacktestInputError(f"{orders}: no such orders file")
     ingest_file(con, orders)
+    if returns is not None:
+        if not returns.exists():
+            raise BacktestInputError(f"{returns}: no such returns file")
+        ingest_file(con, returns)
+    summary.returns = str(returns) if returns else None
     first, last = con.execute("SELECT min(order_date), max(order_date) FROM orders").fetchall()[0]
     if first is None:
         raise BacktestInputError(f"{orders}: no valid order lines")
@@ -117,8 +129,12 @@ def _same_dates(intent_id: str, params: dict[str, Any], then: date, now: date) -
 
 def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: date, out_dir: Path,
                  encode, say: Say = lambda s: print(s, flush=True),
-                 cfg: ForecastConfig | None = None) -> dict[str, Any]:
-    """Replay [start, end]; write questions.csv and summary.json into ``out_dir``."""
+                 cfg: ForecastConfig | None = None, returns: Path | None = None) -> dict[str, Any]:
+    """Replay [start, end]; write questions.csv and summary.json into ``out_dir``.
+
+    ``returns`` (default: ``returns_beside(orders)``) flags returned orders; without one, return
+    rates are unknown, so return-rate questions are not pre-computed (they count as misses)
+    rather than answered with a rate of 0."""
     if end < start:
         raise BacktestInputError(f"--to {end} is before --from {start}")
     began = time.perf_counter()
@@ -126,13 +142,14 @@ def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: da
     summary = BacktestSummary()
     con = duckdb.connect()
     migrate(con)
-    users = _load_inputs(con, orders, users_path, log, start, end, summary)
+    users = _load_inputs(con, orders, returns or returns_beside(orders), users_path, log, start, end, summary)
     build_sales_facts(con)
     entities = EntityIndex.from_connection(con)
     understand_log(con, entities)
     asked = con.execute("""SELECT user_id, asked_at, question FROM question_log
                            WHERE CAST(asked_at AS DATE) BETWEEN ? AND ? ORDER BY asked_at""", [start, end]).fetchall()
-    say(f"backtest: {len(users)} users, {len(asked)} questions from {start} to {end}; embedding questions…")
+    say(f"backtest: {len(users)} users, {len(asked)} questions from {start} to {end}; returns: "
+        f"{summary.returns or 'none (return-rate questions are not pre-computed)'}; embedding questions…")
     texts = sorted({q for _, _, q in asked})
     question_vectors = {t: np.asarray(v, dtype=np.float32) for t, v in zip(texts, encode(texts))} if texts else {}
     by_day: dict[date, list[tuple[str, datetime, str]]] = {}
@@ -174,6 +191,8 @@ def _replay_night(con, queries, logged, day, users, todays, entities, question_v
     signals = compute_signals(con, [u.scope for u in users.values()], day)
     predictions = forecast_all(list(users.values()), history, signals, day, cfg)
     planned = plan_instances(predictions)
+    if summary.returns is None:
+        planned = {k: p for k, p in planned.items() if p.params.get("metric") != "return_rate"}
     facts = compute_all_facts(queries, planned, day)
     summary.answers_computed += len(facts)
     entries = [(k, f.intent_id, f.params) for k, f in sorted(facts.items())]
