@@ -85,6 +85,25 @@ def test_calibrate_threshold_picks_lowest_safe_threshold() -> None:
     assert cal.calibrate_threshold(scores, ~labels, max_false_hit=0.0) == math.inf
 
 
+def test_false_hit_bound_is_the_rate_at_zero_and_wider_on_fewer_pairs() -> None:
+    assert cal.false_hit_bound(5, 1000) == pytest.approx(0.005)
+    small, large = cal.false_hit_bound(5, 1000, z=1.28), cal.false_hit_bound(50, 10000, z=1.28)
+    assert 0.005 < large < small < 0.01
+    assert cal.false_hit_bound(0, 300, z=1.28) == pytest.approx(1.28 ** 2 / (300 + 1.28 ** 2))
+    assert cal.false_hit_bound(0, 0) == math.inf
+
+
+def test_a_bounded_calibration_is_stricter_than_the_observed_rate() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.random(4000) < 0.5
+    scores = np.where(labels, rng.normal(0.7, 0.1, 4000), rng.normal(0.4, 0.1, 4000))
+    observed = cal.calibrate_threshold(scores, labels, max_false_hit=0.01)
+    bounded = cal.calibrate_threshold(scores, labels, max_false_hit=0.01, z=1.28)
+    assert observed < bounded < math.inf
+    served = scores >= bounded
+    assert (served & ~labels).sum() / served.sum() < 0.01
+
+
 def test_held_out_split_is_deterministic_and_about_thirty_percent() -> None:
     pairs = pd.DataFrame({"group": [f"db{i}" for i in range(2000)]})
     held = cal.held_out_mask(pairs)

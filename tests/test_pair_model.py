@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ def pairs() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def small_model(pairs: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """A pair model tuned for two steps on a small sample: exercises the real training path."""
+    """Both models tuned for two steps on a small sample: exercises the real training path."""
     part = cal.split_part(pairs)
     sample = pd.concat([pairs[part == "train"].sample(32, random_state=1),
                         pairs[part == "calibration"].sample(120, random_state=1),
@@ -38,7 +39,7 @@ def test_split_parts_are_deterministic_and_sized(pairs: pd.DataFrame) -> None:
     part = cal.split_part(pairs)
     assert np.array_equal(part, cal.split_part(pairs))
     share = pd.Series(part).value_counts(normalize=True)
-    assert 0.2 < share["held-out"] < 0.4 and 0.04 < share["calibration"] < 0.2
+    assert 0.2 < share["held-out"] < 0.4 and 0.08 < share["calibration"] < 0.25
     assert np.array_equal(part == "held-out", cal.held_out_mask(pairs))
     for groups in (set(pairs["group"][part == p]) for p in ("train", "calibration")):
         assert not groups & set(pairs["group"][part == "held-out"])
@@ -48,23 +49,34 @@ def test_prepare_writes_a_complete_model_and_its_record(small_model: tuple[Path,
     directory, record = small_model
     assert read_calibration(directory) == record
     assert record["training_pairs"] == 32 and record["calibration_pairs"] == 120
-    assert record["weight"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert record["z"] == pair_model.CALIBRATION_Z
+    assert record["weight"] in pair_model.ALIGNMENT_WEIGHTS and record["cross_weight"] in pair_model.CROSS_WEIGHTS
+    assert {p.name for p in directory.iterdir()} >= {"bi", "cross", pair_model.CALIBRATION_FILE}
     assert not directory.with_name(directory.name + ".partial").exists()
-    assert not (directory / "features").exists()
 
 
 def test_a_prepared_model_loads_as_the_tuned_scorer(small_model: tuple[Path, dict]) -> None:
     directory, record = small_model
-    scorer = pair_model._load(directory)
+    scorer = pair_model.load_scorer_from(directory)
     assert scorer.source == "tuned"
-    assert (scorer.weight, scorer.threshold) == (record["weight"], record["threshold"])
-    assert record["created"] in scorer.embedder.model_name
-    same = scorer.embedder.encode(["How many farms are there?", "Count the number of farms."])
-    assert same.shape == (2, scorer.embedder.dimension)
+    assert scorer.threshold == (math.inf if record["threshold"] is None else record["threshold"])
+    assert record["created"] in scorer.name
+    scores = scorer.pair_scores(pd.DataFrame({"question1": ["How many farms are there?"] * 2,
+                                              "question2": ["Count the number of farms.", "x"]}))
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    decision = scorer.decide("How many farms are there?", "x")
+    assert decision.score == pytest.approx(scores[1], abs=1e-4)
+
+
+def test_the_cross_encoder_reads_both_orders_alike(small_model: tuple[Path, dict]) -> None:
+    cross = pair_model.load_scorer_from(small_model[0]).cross
+    one = cross.probabilities(["How many farms are there?"], ["Count the number of farms."])
+    other = cross.probabilities(["Count the number of farms."], ["How many farms are there?"])
+    assert one == pytest.approx(other, abs=1e-5)
 
 
 def test_without_a_prepared_model_the_bundled_rule_is_used(tmp_path: Path) -> None:
-    scorer = pair_model._load(tmp_path / "nothing-here")
+    scorer = pair_model.load_scorer_from(tmp_path / "nothing-here")
     assert scorer.source == "bundled"
     assert (scorer.weight, scorer.threshold) == (cal.ALIGNMENT_WEIGHT, cal.CALIBRATED_THRESHOLD)
 
@@ -89,10 +101,9 @@ def test_prepared_model_meets_the_goal_on_held_out_pairs(pairs: pd.DataFrame) ->
     scorer = pair_model.load_pair_scorer()
     if scorer.source != "tuned":
         pytest.skip("pair model not prepared (make install runs offpeak prepare-matcher)")
-    spider = pairs[(cal.split_part(pairs) == "held-out") & pairs["pair_type"].ne("all")
-                   & ~pairs["pair_type"].str.startswith("main-")]
-    cosine, alignment = cal.pair_features(spider, scorer.embedder)
-    served = cal.guard_passes(spider) & (cal.match_score(cosine, alignment, scorer.weight) >= scorer.threshold)
+    spider = pairs[(cal.split_part(pairs) == "held-out") & ~pairs["pair_type"].str.startswith("main-")]
+    served = cal.guard_passes(spider) & (scorer.pair_scores(spider) >= scorer.threshold)
     metrics = cal.match_metrics(served, spider["label"].to_numpy())
     assert metrics["recall"] >= 0.80, metrics
     assert metrics["false_hit_rate"] <= 0.01, metrics
+    assert not math.isnan(metrics["precision"])

@@ -4,8 +4,9 @@ A candidate answer's question is served for an asked question when
   1. ``text_guard.guard`` finds no differing slot (number, comparison, aggregate, period, …), and
   2. ``match_score = cosine − weight × (1 − alignment)`` reaches the threshold, where
      ``alignment`` (``text_guard.align``) is the similarity of the worst-matched content word.
-The constants below are the weight and threshold for the bundled encoder; the tuned encoder of
-``warehouse.pair_model`` carries its own, calibrated when it is built.
+The constants below are the weight and threshold for the bundled encoder; the tuned scorer of
+``warehouse.pair_model`` adds a cross-encoder term and carries its own weights and threshold,
+calibrated when it is built (with ``false_hit_bound``'s margin for a finite calibration set).
 A matcher *serves* a pair when it predicts "same"; its **false-hit rate** is false positives / served.
 
 Data: ``spider_question_pairs`` (label 1 = same SQL) and the STS Benchmark train split (score ≥ 4
@@ -21,7 +22,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,7 @@ MAX_FALSE_HIT = 0.01
 STSB_SAME_AT = 4.0
 STSB_DIFFERENT_AT = 2.0
 HELD_OUT_PERCENT = 30
+CALIBRATION_PERCENT = 15
 PAIR_COLUMNS = ["question1", "question2", "label", "pair_type", "group"]
 
 
@@ -142,6 +144,16 @@ def held_out_mask(pairs: pd.DataFrame, percent: int = HELD_OUT_PERCENT) -> np.nd
     return _group_buckets(pairs) < percent
 
 
+def split_part(pairs: pd.DataFrame) -> np.ndarray:
+    """Each pair's part, by the hash bucket of its group: ``"held-out"`` (buckets below
+    ``HELD_OUT_PERCENT``), ``"calibration"`` (the next ``CALIBRATION_PERCENT``) or ``"train"``.
+    Only the tuned pair model uses the last two; the bundled model's constants were chosen on
+    both together (the "dev part")."""
+    buckets = _group_buckets(pairs)
+    return np.where(buckets < HELD_OUT_PERCENT, "held-out",
+                    np.where(buckets < HELD_OUT_PERCENT + CALIBRATION_PERCENT, "calibration", "train"))
+
+
 def _group_buckets(pairs: pd.DataFrame) -> np.ndarray:
     """sha256(group) % 100 for each pair."""
     return pairs["group"].map(
@@ -159,7 +171,7 @@ def pair_features(pairs: pd.DataFrame, embedder: Embedder,
 
     Cached on disk, keyed by the pairs' texts, the model and the guard's source code.
     """
-    cache_file = (cache_dir or default_cache_dir()) / f"pair-features-{_features_key(pairs, embedder)}.npz"
+    cache_file = (cache_dir or default_cache_dir()) / f"pair-features-{_features_key(pairs, embedder.model_name)}.npz"
     if cache_file.exists():
         with np.load(cache_file) as cached:
             return cached["cosine"], cached["alignment"]
@@ -172,6 +184,18 @@ def pair_features(pairs: pd.DataFrame, embedder: Embedder,
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache_file, cosine=cosine, alignment=alignment)
     return cosine, alignment
+
+
+def cached_scores(pairs: pd.DataFrame, model_name: str, score: Callable[[pd.DataFrame], np.ndarray],
+                  cache_dir: Path | None = None) -> np.ndarray:
+    """``score(pairs)``, cached on disk like ``pair_features`` (keyed by texts and model name)."""
+    cache_file = (cache_dir or default_cache_dir()) / f"pair-scores-{_features_key(pairs, model_name)}.npy"
+    if cache_file.exists():
+        return np.load(cache_file)
+    scores = np.asarray(score(pairs), dtype=np.float32)
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache_file, scores)
+    return scores
 
 
 def guard_passes(pairs: pd.DataFrame, guard: Guard = slot_guard) -> np.ndarray:
@@ -213,10 +237,25 @@ def evaluate(pairs: pd.DataFrame, runs: Iterable[tuple[str, float, np.ndarray]],
     return pd.DataFrame(rows)
 
 
+def false_hit_bound(false_hits: int, served: int, z: float = 0.0) -> float:
+    """Upper bound of the false-hit rate behind ``false_hits`` of ``served``: the Wilson score
+    bound at ``z`` standard deviations (z = 1.28: one-sided 90 %), or the observed rate at z = 0."""
+    if served == 0:
+        return math.inf
+    rate = false_hits / served
+    if z == 0:
+        return rate
+    spread = z * math.sqrt(rate * (1 - rate) / served + z * z / (4 * served * served))
+    return (rate + z * z / (2 * served) + spread) / (1 + z * z / served)
+
+
 def calibrate_threshold(scores: np.ndarray, labels: np.ndarray, guard_ok: np.ndarray | None = None,
-                        max_false_hit: float = MAX_FALSE_HIT, step: float = 0.005) -> float:
-    """Lowest threshold on a ``step`` grid whose false-hit rate is ≤ ``max_false_hit`` of the
-    pairs it serves; the lowest such threshold serves the most, so it maximises recall.
+                        max_false_hit: float = MAX_FALSE_HIT, step: float = 0.005,
+                        z: float = 0.0) -> float:
+    """Lowest threshold on a ``step`` grid (spanning −1…1 and the scores) whose false-hit rate
+    (its ``false_hit_bound`` at ``z``) is ≤ ``max_false_hit`` of the pairs it serves; the lowest such threshold serves the
+    most, so it maximises recall. A ``z`` above 0 leaves room for the noise of a finite
+    calibration set: the fewer pairs served, the stricter the threshold.
 
     ``guard_ok`` (optional) marks the pairs the guard accepts. Returns ``math.inf`` (serve nothing)
     when no threshold qualifies.
@@ -224,33 +263,37 @@ def calibrate_threshold(scores: np.ndarray, labels: np.ndarray, guard_ok: np.nda
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels).astype(bool)
     eligible = np.ones(len(scores), bool) if guard_ok is None else np.asarray(guard_ok, bool)
-    best = math.inf
-    for threshold in np.round(np.arange(-1.0, 1.0 + step / 2, step), 6):
+    if not eligible.any():
+        return math.inf
+    low = min(-1.0, math.floor(scores[eligible].min() / step) * step)
+    high = max(1.0, math.ceil(scores[eligible].max() / step) * step)
+    for threshold in np.round(np.arange(low, high + step / 2, step), 6):
         served = eligible & (scores >= threshold)
         n_served = int(served.sum())
-        if n_served and (served & ~labels).sum() <= max_false_hit * n_served:
+        if n_served and false_hit_bound(int((served & ~labels).sum()), n_served, z) <= max_false_hit:
             return float(threshold)
-    return best
+    return math.inf
 
 
 def calibrate(cosine: np.ndarray, alignment: np.ndarray, labels: np.ndarray, guard_ok: np.ndarray,
               weights: Iterable[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
-              max_false_hit: float = MAX_FALSE_HIT) -> tuple[float, float, float]:
-    """Choose (alignment weight, threshold) maximising recall at ≤ ``max_false_hit``; returns
-    ``(weight, threshold, recall)``. Ties go to the smaller weight."""
+              max_false_hit: float = MAX_FALSE_HIT, z: float = 0.0) -> tuple[float, float, float]:
+    """Choose (alignment weight, threshold) maximising recall at ≤ ``max_false_hit`` (bounded at
+    ``z``, see ``calibrate_threshold``); returns ``(weight, threshold, recall)``. Ties go to the
+    smaller weight."""
     best = (0.0, math.inf, -1.0)
     for weight in weights:
         scores = match_score(cosine, alignment, weight)
-        threshold = calibrate_threshold(scores, labels, guard_ok, max_false_hit)
+        threshold = calibrate_threshold(scores, labels, guard_ok, max_false_hit, z=z)
         recall = match_metrics(guard_ok & (scores >= threshold), labels)["recall"]
         if recall > best[2]:
             best = (weight, threshold, recall)
     return best
 
 
-def _features_key(pairs: pd.DataFrame, embedder: Embedder) -> str:
+def _features_key(pairs: pd.DataFrame, model_name: str) -> str:
     """Hash of the pairs' texts, the model name and the guard's source."""
-    digest = hashlib.sha256(embedder.model_name.encode())
+    digest = hashlib.sha256(model_name.encode())
     digest.update(Path(text_guard.__file__).read_bytes())
     for a, b in zip(pairs["question1"], pairs["question2"]):
         digest.update(f"{a}\t{b}\n".encode())

@@ -7,9 +7,9 @@ ranked by embedding similarity to the question; an answer is served only when
 - it is the very question instance the text asks for (same intent, same parameters), or
 - the question could not be fully understood, yet every slot the text *does* state (metric,
   period, direction, N, entities) agrees with the answer, and the pair scorer
-  (``warehouse.pair_model``: an encoder tuned and calibrated on labelled "same question?" pairs,
-  plus the generic slot guard of ``warehouse.text_guard``) says one of the answer's phrasings
-  asks the same thing.
+  (``warehouse.pair_model``: a bi-encoder and a cross-encoder tuned and calibrated on labelled
+  "same question?" pairs, plus the generic slot guard of ``warehouse.text_guard``) says one of the
+  answer's phrasings asks the same thing.
 
 Everything else is refused with its reason — a plausible answer with the wrong region, period,
 metric or direction is worse than none. Scope is enforced before ranking: an answer computed for
