@@ -16,9 +16,9 @@ export TRANSFORMERS_OFFLINE := 1
 
 install: $(VENV)/.installed pair-model
 
-# The Ask matcher's pair model: the bundled MiniLM tuned and calibrated on the labelled question
-# pairs in ../shared/data (~10 min on 2 cores, once; cached in .models/). Without those pairs the
-# matcher keeps the bundled model and its calibration.
+# The Ask matcher's pair scorer: a bi-encoder and a cross-encoder tuned from the bundled MiniLM and
+# calibrated on the labelled question pairs in ../shared/data (~15 min on 2 cores, once; cached in
+# .models/). Without those pairs the matcher keeps the bundled model and its calibration.
 pair-model: $(VENV)/.installed
 	$(VENV)/bin/offpeak prepare-matcher --if-data
 

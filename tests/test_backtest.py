@@ -15,7 +15,6 @@ from pipelines.cli import main as offpeak
 from tests.conftest import SUPERSTORE_ORDERS
 from warehouse.backtest import BacktestInputError, run_backtest
 from warehouse.catalogue import CATALOGUE
-from warehouse.ingest import ingest_file
 from warehouse.schema import migrate
 from warehouse.simulator import simulate_question_log, write_question_log
 from warehouse.users import parse_users
@@ -33,13 +32,9 @@ QUESTION_COLUMNS = ["user_id", "asked_at", "question", "hit", "answer_id", "simi
 
 
 @pytest.fixture(scope="module")
-def orders() -> pd.DataFrame:
-    if not SUPERSTORE_ORDERS.exists():
-        pytest.skip(f"{SUPERSTORE_ORDERS} not found")
-    con = duckdb.connect()
-    migrate(con)
-    ingest_file(con, SUPERSTORE_ORDERS)
-    return con.execute("SELECT * EXCLUDE (source_file, source_row) FROM orders").df()
+def orders(superstore: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The raw Superstore order lines, as loaded (the oracle below recomputes from these)."""
+    return superstore.execute("SELECT * EXCLUDE (source_file, source_row) FROM orders").df()
 
 
 @pytest.fixture(scope="module")
