@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from warehouse.serving import AnswerCard
+from warehouse.storage.serving import AnswerCard
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
 METHOD_LABELS = {

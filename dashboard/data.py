@@ -23,14 +23,14 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from warehouse import serving
-from warehouse.config import OffpeakPaths, offpeak_paths
-from warehouse.events import Event, append_events
-from warehouse.snapshot import current_snapshot, open_snapshot
-from warehouse.users import Scope, User
+from warehouse.storage import serving
+from warehouse.storage.paths import OffpeakPaths, offpeak_paths
+from warehouse.storage.events import Event, append_events
+from warehouse.storage.snapshot import current_snapshot, open_snapshot
+from warehouse.storage.users import Scope, User
 
 if TYPE_CHECKING:
-    from warehouse.matcher import AnswerIndex, Candidate
+    from warehouse.language.matcher import AnswerIndex, Candidate
 
 CACHE_TTL = "1h"
 CACHE_ENTRIES = 256
@@ -132,7 +132,7 @@ def pipeline(path: str) -> dict[str, pd.DataFrame]:
 @st.cache_resource(max_entries=2, show_spinner="Loading last night's answers…")
 def _answer_index(path: str) -> "AnswerIndex":
     """The matcher's index of the snapshot's answers (embeddings and entity names), built once."""
-    from warehouse.matcher import AnswerIndex
+    from warehouse.language.matcher import AnswerIndex
     with _reading(path) as con:
         return AnswerIndex.from_snapshot(con)
 
@@ -189,7 +189,7 @@ def ask(path: str, user: User, text: str) -> AskOutcome:
     A hit shows the stored answer (no live query). Anything else is a miss, queued for tonight
     through the event spool. A matched answer outside the user's scope is treated as a miss.
     """
-    from warehouse.matcher import match_question
+    from warehouse.language.matcher import match_question
 
     question = clean_question(text)
     with _reading(path) as con:

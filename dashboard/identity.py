@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard.components import md_escape
-from warehouse.users import User
+from warehouse.storage.users import User
 
 TRUSTED_HEADER_ENV = "OFFPEAK_TRUSTED_HEADER"
 DEMO_MODE_ENV = "OFFPEAK_DEMO_MODE"

@@ -10,9 +10,9 @@ from pipelines.assets.answering import answers, briefings
 from pipelines.assets.publishing import snapshot
 from pipelines.partitions import night_of
 from pipelines.resources.warehouse import WarehouseResource
-from warehouse.grounding import check_grounding
-from warehouse.snapshot import current_snapshot, open_snapshot, snapshot_meta
-from warehouse.users import read_users
+from warehouse.semantic.grounding import check_grounding
+from warehouse.storage.snapshot import current_snapshot, open_snapshot, snapshot_meta
+from warehouse.storage.users import read_users
 
 
 @asset_check(asset=answers, blocking=True)

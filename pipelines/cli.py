@@ -9,7 +9,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from warehouse.config import REPO_ROOT, offpeak_paths
+from warehouse.storage.paths import REPO_ROOT, offpeak_paths
 
 DEFAULT_PAIRS_DATA = REPO_ROOT.parent / "shared" / "data"
 
@@ -93,8 +93,8 @@ def _night(args, paths) -> int:
 
 
 def _backtest(args, paths) -> int:
-    from warehouse.backtest import run_backtest
-    from warehouse.embedding import load_embedder
+    from warehouse.offline.backtest import run_backtest
+    from warehouse.language.embedding import load_embedder
     # questions are embedded one or a few at a time: one torch thread avoids the two cores taking
     # turns (measured: 4.2 -> 3.0 s a night for 20 users, identical outputs)
     os.environ.setdefault("OFFPEAK_EMBED_THREADS", "1")
@@ -113,7 +113,7 @@ def _prepare_model(args, paths) -> int:
 
 
 def _prepare_matcher(args, paths) -> int:
-    from warehouse.pair_model import labelled_pairs, pair_model_dir, prepare_pair_model, read_calibration
+    from warehouse.language.pair_scorer import labelled_pairs, pair_model_dir, prepare_pair_model, read_calibration
     target = pair_model_dir()
     if read_calibration(target) is not None and not args.force:
         print(f"pair model already prepared in {target} (--force rebuilds it)")

@@ -12,10 +12,10 @@ from typing import Callable
 from pipelines.nightly import run_night
 from pipelines.resources.build import build_resources
 from pipelines.resources.llm import AnswerWriterResource
-from warehouse.config import OffpeakPaths
-from warehouse.demo import generate_orders, generate_users, write_orders
-from warehouse.simulator import simulate_question_log, write_question_log
-from warehouse.users import users_to_csv
+from warehouse.storage.paths import OffpeakPaths
+from warehouse.demo.orders import generate_orders, generate_users, write_orders
+from warehouse.demo.simulator import simulate_question_log, write_question_log
+from warehouse.storage.users import users_to_csv
 
 LOG_DAYS = 120
 

@@ -132,7 +132,7 @@ def prepare_smollm2(models_dir: Path) -> Path:
 
 def prepare_model_command(home: str | os.PathLike[str] | None = None) -> Path:
     """`offpeak prepare-model`: prepare SmolLM2 under the home's models directory, printing progress."""
-    from warehouse.config import offpeak_paths
+    from warehouse.storage.paths import offpeak_paths
 
     models_dir = offpeak_paths(home).ensure().models_dir
     target = models_dir / SMOLLM2_DIRNAME

@@ -11,7 +11,7 @@ from dagster import DagsterInstance, materialize
 
 from pipelines.definitions import ASSET_CHECKS, ASSETS
 from pipelines.resources.build import build_resources
-from warehouse.config import OffpeakPaths
+from warehouse.storage.paths import OffpeakPaths
 
 DAGSTER_YAML = """# Written by offpeak: one DuckDB writer at a time across all runs.
 concurrency:

@@ -8,7 +8,7 @@ from dagster import RunRequest, SensorEvaluationContext, SkipReason, sensor
 
 from pipelines.jobs import ingest_job
 from pipelines.resources.warehouse import WarehouseResource
-from warehouse.ingest import supported_files
+from warehouse.storage.ingest import supported_files
 
 
 @sensor(job=ingest_job, minimum_interval_seconds=60,

@@ -18,9 +18,9 @@ SUPERSTORE_RETURNS = SHARED / "superstore_sales" / "returns.csv"
 
 def superstore_connection() -> duckdb.DuckDBPyConnection:
     """An in-memory warehouse holding the real Superstore sample, with sales_facts built."""
-    from warehouse.facts import build_sales_facts
-    from warehouse.ingest import ingest_file
-    from warehouse.schema import migrate
+    from warehouse.semantic.facts import build_sales_facts
+    from warehouse.storage.ingest import ingest_file
+    from warehouse.storage.schema import migrate
 
     if not SUPERSTORE_ORDERS.exists():
         pytest.skip(f"{SUPERSTORE_ORDERS} not found (tests read ../shared beside the checkout)")
@@ -39,11 +39,11 @@ def superstore() -> duckdb.DuckDBPyConnection:
 
 @pytest.fixture(scope="session")
 def entities(superstore):
-    from warehouse.understanding import EntityIndex
+    from warehouse.language.understanding import EntityIndex
     return EntityIndex.from_connection(superstore)
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    from warehouse.embedding import load_embedder
+    from warehouse.language.embedding import load_embedder
     return load_embedder()

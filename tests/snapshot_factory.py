@@ -1,8 +1,8 @@
 """Build a small, realistic published snapshot through the real publish path, for dashboard tests.
 
-A temp working warehouse is migrated with ``warehouse.schema.migrate``, filled with one night's
+A temp working warehouse is migrated with ``warehouse.storage.schema.migrate``, filled with one night's
 users, answers, briefings, phrasings and a week of savings, energy and runs, and published with
-``warehouse.snapshot.publish_snapshot`` into ``<home>/snapshots``, exactly as a night would.
+``warehouse.storage.snapshot.publish_snapshot`` into ``<home>/snapshots``, exactly as a night would.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 
 import duckdb
 
-from warehouse.catalogue import CATALOGUE, answer_id_for, instance_key, phrase
-from warehouse.config import OffpeakPaths, offpeak_paths
-from warehouse.schema import migrate
-from warehouse.snapshot import publish_snapshot
+from warehouse.semantic.catalogue import CATALOGUE, answer_id_for, instance_key, phrase
+from warehouse.storage.paths import OffpeakPaths, offpeak_paths
+from warehouse.storage.schema import migrate
+from warehouse.storage.snapshot import publish_snapshot
 
 USERS: list[tuple[str, str, str, str]] = [
     ("vera", "Vera Price", "vp_sales", "*"),
@@ -183,7 +183,7 @@ def _answers(con: duckdb.DuckDBPyConnection, night: date, answers: list[FactoryA
         phrasings += [(answer_id, phrase(intent, params, v)) for v in range(len(intent.phrasings))]
     vectors: list[list[float] | None] = [None] * len(phrasings)
     if embed:
-        from warehouse.embedding import load_embedder
+        from warehouse.language.embedding import load_embedder
         vectors = load_embedder().encode([text for _, text in phrasings]).tolist()
     _insert(con, "answer_phrasings",
             [(night, aid, text, vec) for (aid, text), vec in zip(phrasings, vectors)])

@@ -13,11 +13,11 @@ import pytest
 
 from pipelines.cli import main as offpeak
 from tests.conftest import SUPERSTORE_ORDERS
-from warehouse.backtest import BacktestInputError, run_backtest
-from warehouse.catalogue import CATALOGUE
-from warehouse.schema import migrate
-from warehouse.simulator import simulate_question_log, write_question_log
-from warehouse.users import parse_users
+from warehouse.offline.backtest import BacktestInputError, run_backtest
+from warehouse.semantic.catalogue import CATALOGUE
+from warehouse.storage.schema import migrate
+from warehouse.demo.simulator import simulate_question_log, write_question_log
+from warehouse.storage.users import parse_users
 
 USERS_CSV = """user_id,name,role,scope
 vp,Vera Vale,vp_sales,*
@@ -83,7 +83,7 @@ def test_prints_progress_per_night(result: dict) -> None:
 
 
 def _period(name: str, d: date) -> tuple[date, date] | None:
-    """The issue's period conventions, written out again independently of warehouse.periods."""
+    """The issue's period conventions, written out again independently of warehouse.semantic.periods."""
     day = timedelta(days=1)
     monday = d - timedelta(days=d.weekday())
     first_of_month = d.replace(day=1)
@@ -202,7 +202,7 @@ def test_the_command_turns_bad_input_into_one_line(inputs: dict[str, Path], tmp_
 
 def test_dated_wording_counts_as_the_habit_it_meant(entities) -> None:
     """"Sales in February" asked on 1 March is last month's revenue in the user's history."""
-    from warehouse.night import understand_log
+    from warehouse.night.plan import understand_log
     con = duckdb.connect()
     migrate(con)
     con.execute("""INSERT INTO question_log VALUES

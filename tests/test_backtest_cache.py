@@ -8,8 +8,8 @@ import duckdb
 import pytest
 
 from tests.conftest import superstore_connection
-from warehouse.backtest_cache import SettledQueryCache
-from warehouse.facts import build_sales_facts, compute_facts
+from warehouse.offline.backtest_cache import SettledQueryCache
+from warehouse.semantic.facts import build_sales_facts, compute_facts
 
 LINES = [(date(2022, 3, d), 10.0 * d) for d in range(1, 11)]
 TOTAL = "SELECT sum(sales) FROM sales_facts WHERE order_date BETWEEN ? AND ?"

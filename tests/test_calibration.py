@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from warehouse import calibration as cal
-from warehouse.embedding import Embedder, load_embedder
+from warehouse.offline import calibration as cal
+from warehouse.language.embedding import Embedder, load_embedder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPIDER_PAIRS = REPO_ROOT.parent / "shared" / "data" / "spider_question_pairs" / "pairs.csv.gz"

@@ -10,13 +10,13 @@ from typing import Any
 from tests.conftest import superstore_connection
 import pytest
 
-from warehouse.canonical import DIMENSION_COLUMNS
-from warehouse.catalogue import (
+from warehouse.storage.canonical import DIMENSION_COLUMNS
+from warehouse.semantic.catalogue import (
     CATALOGUE, FAMILIES, METRICS, PERIOD_PHRASES, RANK_DIMENSIONS, answer_id_for, instance_key, phrase,
     validate_params,
 )
-from warehouse.facts import compute_facts
-from warehouse.periods import PERIODS
+from warehouse.semantic.facts import compute_facts
+from warehouse.semantic.periods import PERIODS
 
 NOV = date(2022, 11, 22)
 INJECTIONS = [

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from warehouse.config import REPO_ROOT, offpeak_paths
-from warehouse.demo import generate_orders, generate_users, write_orders
-from warehouse.events import Event, append_events, ingest_spool
-from warehouse.serving import briefing_for, savings_by_night
-from warehouse.simulator import simulate_question_log, write_question_log
-from warehouse.snapshot import current_snapshot, open_snapshot
-from warehouse.users import users_to_csv
+from warehouse.storage.paths import REPO_ROOT, offpeak_paths
+from warehouse.demo.orders import generate_orders, generate_users, write_orders
+from warehouse.storage.events import Event, append_events, ingest_spool
+from warehouse.storage.serving import briefing_for, savings_by_night
+from warehouse.demo.simulator import simulate_question_log, write_question_log
+from warehouse.storage.snapshot import current_snapshot, open_snapshot
+from warehouse.storage.users import users_to_csv
 
 NIGHT = date(2026, 11, 20)
 

@@ -22,10 +22,10 @@ from streamlit.testing.v1 import AppTest
 from dashboard import identity
 from dashboard.components import md_escape
 from tests.snapshot_factory import DAGSTER_URL, build_snapshot
-from warehouse import serving
-from warehouse.config import offpeak_paths
-from warehouse.matcher import Candidate, MatchResult
-from warehouse.snapshot import open_snapshot
+from warehouse.storage import serving
+from warehouse.storage.paths import offpeak_paths
+from warehouse.language.matcher import Candidate, MatchResult
+from warehouse.storage.snapshot import open_snapshot
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 
@@ -323,7 +323,7 @@ def _fake_matcher(monkeypatch, result: MatchResult) -> list[tuple[str, str]]:
         calls.append((user.user_id, question))
         return result
 
-    monkeypatch.setattr("warehouse.matcher.match_question", match_question)
+    monkeypatch.setattr("warehouse.language.matcher.match_question", match_question)
     return calls
 
 

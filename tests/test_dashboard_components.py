@@ -9,8 +9,8 @@ import pytest
 from dashboard import data, identity
 from dashboard.components import (chart, format_delta, format_energy, format_value, md_escape,
                                   method_label)
-from warehouse.serving import AnswerCard
-from warehouse.users import Scope, User
+from warehouse.storage.serving import AnswerCard
+from warehouse.storage.users import Scope, User
 
 CARD = AnswerCard(
     answer_id="a1", question_text="q", headline="h", narrative="n", key_label="Revenue",

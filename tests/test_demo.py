@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from warehouse.canonical import CANONICAL_COLUMNS
-from warehouse.config import offpeak_paths
-from warehouse.demo import (
+from warehouse.storage.canonical import CANONICAL_COLUMNS
+from warehouse.storage.paths import offpeak_paths
+from warehouse.demo.orders import (
     GEOGRAPHY, SUB_CATEGORIES, generate_orders, generate_users, last_month_window,
     last_week_window, planted_anomalies, write_orders,
 )
-from warehouse.ingest import IngestReport, ingest_drop_folder
-from warehouse.schema import migrate
-from warehouse.users import ROLES, parse_users, users_to_csv
+from warehouse.storage.ingest import IngestReport, ingest_drop_folder
+from warehouse.storage.schema import migrate
+from warehouse.storage.users import ROLES, parse_users, users_to_csv
 
 END = date(2026, 11, 18)  # a Wednesday
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from warehouse.embedding import EncodedText, Embedder, cosine_top_k, load_embedder
+from warehouse.language.embedding import EncodedText, Embedder, cosine_top_k, load_embedder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,7 +105,7 @@ def test_loads_without_any_hub_access(tmp_path: Path) -> None:
     """A fresh process with no offline flags set and an unreachable hub still loads the model."""
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     env.update(HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(tmp_path), PYTHONPATH=str(REPO_ROOT))
-    code = ("import os; from warehouse.embedding import load_embedder; "
+    code = ("import os; from warehouse.language.embedding import load_embedder; "
             "v = load_embedder().encode(['hello']); "
             "print(v.shape, os.environ['HF_HUB_OFFLINE'])")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

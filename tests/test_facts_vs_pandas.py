@@ -1,8 +1,8 @@
 """Every catalogue intent's facts against an independent pandas computation on the real Superstore data.
 
 The oracle reads the CSV files with pandas itself and derives the date ranges from the conventions
-written in ``warehouse/periods.py``'s docstring with pandas periods/offsets (it never calls
-``warehouse.periods``). Metric definitions (the oracle's reading of the catalogue's labels):
+written in ``warehouse/semantic/periods.py``'s docstring with pandas periods/offsets (it never calls
+``warehouse.semantic.periods``). Metric definitions (the oracle's reading of the catalogue's labels):
 
 - revenue = sum(Sales); profit = sum(Profit); orders = distinct Order IDs; quantity = sum(Quantity);
 - aov = revenue / orders; margin = 100 * profit / revenue;
@@ -26,11 +26,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from warehouse.catalogue import CATALOGUE
-from warehouse.config import REPO_ROOT
-from warehouse.facts import build_sales_facts, compute_facts
-from warehouse.ingest import ingest_file
-from warehouse.schema import migrate
+from warehouse.semantic.catalogue import CATALOGUE
+from warehouse.storage.paths import REPO_ROOT
+from warehouse.semantic.facts import build_sales_facts, compute_facts
+from warehouse.storage.ingest import ingest_file
+from warehouse.storage.schema import migrate
 
 DATA = REPO_ROOT.parent / "shared" / "data" / "superstore_sales"
 
@@ -91,7 +91,7 @@ def df() -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------
-# the oracle: periods (from the docstring of warehouse/periods.py, with pandas Periods)
+# the oracle: periods (from the docstring of warehouse/semantic/periods.py, with pandas Periods)
 # ------------------------------------------------------------------------------------------------
 
 WEEK_BASED = {"yesterday", "last_7_days", "last_30_days", "last_week", "this_week"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warehouse.grounding import check_grounding, extract_numbers
+from warehouse.semantic.grounding import check_grounding, extract_numbers
 
 FACTS = [123456.7, 100000.0, 23456.7, 23.46, 2026, 0.1846, 1234.5, -3.4]
 

@@ -11,14 +11,14 @@ import duckdb
 import pandas as pd
 import pytest
 
-from warehouse import ingest
-from warehouse.canonical import CANONICAL_COLUMNS
-from warehouse.config import REPO_ROOT
-from warehouse.ingest import (
+from warehouse.storage import ingest
+from warehouse.storage.canonical import CANONICAL_COLUMNS
+from warehouse.storage.paths import REPO_ROOT
+from warehouse.storage.ingest import (
     IngestFailure, IngestReport, MissingColumnsError, UnreadableFileError, ingest_drop_folder,
     ingest_file, pending_files,
 )
-from warehouse.schema import migrate
+from warehouse.storage.schema import migrate
 
 SUPERSTORE = REPO_ROOT.parent / "shared" / "data" / "superstore_sales"
 TABLES = ("orders", "returns", "ingested_files", "quarantine")

@@ -17,7 +17,7 @@ from dagster import asset, materialize
 from pipelines.llm_models import ModelNotPreparedError
 from pipelines.resources import llm as llm_module
 from pipelines.resources.llm import AnswerWriterResource, Completion, model_label
-from warehouse.answer_types import AnswerRequest, example_requests
+from warehouse.night.answer_types import AnswerRequest, example_requests
 
 
 def reply(text: str) -> str:

@@ -18,8 +18,8 @@ from pipelines.llm_models import (SMOLLM2_DIRNAME, build_tiny_llama, is_complete
                                   prepare_model_command, prepare_smollm2)
 from pipelines.resources.energy import METHODS
 from pipelines.resources.llm import AnswerWriterResource
-from warehouse.answer_types import example_requests
-from warehouse.grounding import check_grounding
+from warehouse.night.answer_types import example_requests
+from warehouse.semantic.grounding import check_grounding
 
 FAMILIES = ("kpi", "drivers", "ranking", "movers", "trend")
 

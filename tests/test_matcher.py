@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from warehouse.catalogue import CATALOGUE
-from warehouse.matcher import PhrasingCache, match
-from warehouse.users import Scope, User
+from warehouse.semantic.catalogue import CATALOGUE
+from warehouse.language.matcher import PhrasingCache, match
+from warehouse.storage.users import Scope, User
 
 ASKED = date(2022, 11, 22)
 WEST = User("west", "Sadie", "regional_manager", Scope.parse("region=West"))

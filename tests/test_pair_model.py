@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from warehouse import calibration as cal
-from warehouse import pair_model
-from warehouse.pair_model import PairScorer, labelled_pairs, prepare_pair_model, read_calibration
+from warehouse.offline import calibration as cal
+from warehouse.language import pair_scorer as pair_model
+from warehouse.language.pair_scorer import PairScorer, labelled_pairs, prepare_pair_model, read_calibration
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -1,6 +1,6 @@
 """Relative periods against hand-written date ranges, comparison ranges and labels.
 
-Expected values are written out by hand from the conventions in ``warehouse/periods.py``'s
+Expected values are written out by hand from the conventions in ``warehouse/semantic/periods.py``'s
 docstring (data is complete up to the day before the question is asked).
 """
 
@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from warehouse.periods import (
+from warehouse.semantic.periods import (
     COMPARISONS, PERIODS, DateRange, comparison_range, label_for, range_label, resolve,
 )
 

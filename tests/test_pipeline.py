@@ -12,11 +12,11 @@ from dagster import DagsterInstance, build_schedule_context, build_sensor_contex
 from pipelines.nightly import run_night
 from pipelines.resources.build import build_resources
 from pipelines.resources.llm import AnswerWriterResource
-from warehouse.config import REPO_ROOT, offpeak_paths
-from warehouse.demo import generate_orders, generate_users, write_orders
-from warehouse.simulator import simulate_question_log, write_question_log
-from warehouse.snapshot import current_snapshot, open_snapshot, snapshot_meta
-from warehouse.users import users_to_csv
+from warehouse.storage.paths import REPO_ROOT, offpeak_paths
+from warehouse.demo.orders import generate_orders, generate_users, write_orders
+from warehouse.demo.simulator import simulate_question_log, write_question_log
+from warehouse.storage.snapshot import current_snapshot, open_snapshot, snapshot_meta
+from warehouse.storage.users import users_to_csv
 
 NIGHT = date(2026, 11, 20)
 

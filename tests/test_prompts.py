@@ -8,9 +8,9 @@ import jinja2
 import pytest
 from jinja2 import meta
 
-from warehouse.answer_types import AnswerRequest
-from warehouse.grounding import check_grounding
-from warehouse.prompting import (PROMPTS_DIR, Narrative, build_messages, tidy_narrative,
+from warehouse.night.answer_types import AnswerRequest
+from warehouse.semantic.grounding import check_grounding
+from warehouse.night.prompting import (PROMPTS_DIR, Narrative, build_messages, tidy_narrative,
                                  format_number, narrative_schema, parse_reply, prompt_variables,
                                  render_prompt, template_for, template_names)
 

@@ -9,9 +9,9 @@ import pytest
 
 from tests.snapshot_factory import (DAGSTER_URL, LIVE_JOULES_PER_ANSWER, NIGHTS_OF_HISTORY,
                                     build_snapshot)
-from warehouse import serving
-from warehouse.snapshot import open_snapshot
-from warehouse.users import Scope
+from warehouse.storage import serving
+from warehouse.storage.snapshot import open_snapshot
+from warehouse.storage.users import Scope
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from warehouse.signals import BAND_SIGMAS, SIGNAL_METRICS, _bands, _beyond_band, _Series
+from warehouse.forecasting.signals import BAND_SIGMAS, SIGNAL_METRICS, _bands, _beyond_band, _Series
 
 
 def _naive(daily: _Series, bands) -> list[tuple]:

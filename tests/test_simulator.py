@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from warehouse.simulator import (
+from warehouse.demo.simulator import (
     LOG_COLUMNS, SIMULATOR_VERSION, persona_summary, simulate_question_log, write_question_log,
 )
-from warehouse.users import parse_users
+from warehouse.storage.users import parse_users
 
 START, END = date(2023, 3, 1), date(2023, 8, 31)
 DROP_WEEK = date(2023, 6, 5)          # a Monday: West Furniture sales fall 90% for this week

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from warehouse.understanding import understand
+from warehouse.language.understanding import understand
 
 ASKED = date(2022, 11, 22)
 
@@ -191,8 +191,8 @@ def test_refuses_what_it_cannot_pin_down(question, entities):
 def test_new_vs_returning_facts_keep_the_question_instance(superstore, entities):
     """The backtest indexes answers by instance_key(intent, facts.params): computing the facts
     must not add parameters (it once added metric=revenue, so new-vs-returning never matched)."""
-    from warehouse.catalogue import instance_key
-    from warehouse.facts import compute_facts
+    from warehouse.semantic.catalogue import instance_key
+    from warehouse.semantic.facts import compute_facts
     u = understand("new vs returning customers last month", entities, ASKED, scope={"region": "South"})
     facts = compute_facts(superstore, u.intent_id, u.params, ASKED)
     assert instance_key(facts.intent_id, facts.params) == u.key()

@@ -12,12 +12,12 @@ from pipelines.resources.energy import EnergyMeterResource
 from pipelines.resources.llm import AnswerWriterResource
 from pipelines.resources.warehouse import WRITER_POOL, WarehouseResource
 from pipelines.runs import recorded
-from warehouse.answer_types import AnswerRequest
-from warehouse.catalogue import CATALOGUE
-from warehouse.facts import Facts
-from warehouse.night import PlannedInstance, briefing_rows, compute_all_facts, template_answers
-from warehouse.forecasting import Prediction
-from warehouse.schema import replace_night_rows
+from warehouse.night.answer_types import AnswerRequest
+from warehouse.semantic.catalogue import CATALOGUE
+from warehouse.semantic.facts import Facts
+from warehouse.night.plan import PlannedInstance, briefing_rows, compute_all_facts, template_answers
+from warehouse.forecasting.forecast import Prediction
+from warehouse.storage.schema import replace_night_rows
 
 _COMMON = {"partitions_def": nights_partitions, "pool": WRITER_POOL, "group_name": "answering"}
 

@@ -12,13 +12,13 @@ from pipelines.resources.embedder import EmbedderResource
 from pipelines.resources.energy import EnergyMeterResource
 from pipelines.resources.warehouse import WRITER_POOL, WarehouseResource
 from pipelines.runs import recorded
-from warehouse.costs import measured_costs
-from warehouse.forecasting import ForecastConfig, Prediction, Signal, forecast_all
-from warehouse.night import load_history, plan_instances, understand_log, unmapped_backlog
-from warehouse.schema import replace_night_rows
-from warehouse.signals import compute_signals
-from warehouse.understanding import EntityIndex
-from warehouse.users import read_users
+from warehouse.forecasting.economics import measured_costs
+from warehouse.forecasting.forecast import ForecastConfig, Prediction, Signal, forecast_all
+from warehouse.night.plan import load_history, plan_instances, understand_log, unmapped_backlog
+from warehouse.storage.schema import replace_night_rows
+from warehouse.forecasting.signals import compute_signals
+from warehouse.language.understanding import EntityIndex
+from warehouse.storage.users import read_users
 
 _COMMON = {"partitions_def": nights_partitions, "pool": WRITER_POOL, "group_name": "prediction"}
 
@@ -45,7 +45,7 @@ def data_signals(context: AssetExecutionContext, warehouse: WarehouseResource,
 def forecast(context: AssetExecutionContext, warehouse: WarehouseResource,
              energy: EnergyMeterResource, embedder: EmbedderResource) -> MaterializeResult:
     """Per user: the questions they are likely to ask tomorrow, with probability and reasons;
-    how many is an economic choice (see warehouse.forecasting)."""
+    how many is an economic choice (see warehouse.forecasting.forecast)."""
     night = night_of(context.partition_key)
     target = morning_after(night)
     directory = read_users(warehouse.paths.users_csv)

@@ -16,10 +16,10 @@ from pipelines.resources.energy import EnergyMeterResource
 from pipelines.resources.warehouse import WRITER_POOL, WarehouseResource
 from pipelines.runs import recorded
 from pipelines.window import WindowConfig, choose_window
-from warehouse.catalogue import CATALOGUE, phrase
-from warehouse.savings import Tariff, compute_savings, store_savings
-from warehouse.schema import replace_night_rows
-from warehouse.snapshot import publish_snapshot
+from warehouse.semantic.catalogue import CATALOGUE, phrase
+from warehouse.night.savings import Tariff, compute_savings, store_savings
+from warehouse.storage.schema import replace_night_rows
+from warehouse.storage.snapshot import publish_snapshot
 
 _COMMON = {"partitions_def": nights_partitions, "pool": WRITER_POOL, "group_name": "publishing"}
 PHRASINGS_PER_ANSWER = 2

@@ -7,11 +7,11 @@ from pipelines.partitions import morning_after, night_of, nights_partitions
 from pipelines.resources.energy import EnergyMeterResource
 from pipelines.resources.warehouse import WRITER_POOL, WarehouseResource
 from pipelines.runs import recorded
-from warehouse.events import ingest_spool
-from warehouse.facts import build_sales_facts
-from warehouse.ingest import IngestFailure, ingest_drop_folder
-from warehouse.question_log import ingest_question_logs
-from warehouse.users import read_users
+from warehouse.storage.events import ingest_spool
+from warehouse.semantic.facts import build_sales_facts
+from warehouse.storage.ingest import IngestFailure, ingest_drop_folder
+from warehouse.storage.question_log import ingest_question_logs
+from warehouse.storage.users import read_users
 
 _COMMON = {"partitions_def": nights_partitions, "pool": WRITER_POOL, "group_name": "sources"}
 

@@ -6,7 +6,7 @@ import numpy as np
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from warehouse.embedding import Embedder, load_embedder
+from warehouse.language.embedding import Embedder, load_embedder
 
 
 class EmbedderResource(ConfigurableResource):

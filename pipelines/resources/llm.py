@@ -22,10 +22,10 @@ from pydantic import PrivateAttr
 
 from pipelines.llm_models import SMOLLM2_DIRNAME, ModelNotPreparedError
 from pipelines.resources.energy import DEFAULT_CPU_WATTS_PER_CORE, EnergyReading, measure_energy
-from warehouse.answer_types import AnswerDraft, AnswerRequest
-from warehouse.config import offpeak_paths
-from warehouse.grounding import check_grounding, find_numbers
-from warehouse.prompting import build_messages, narrative_schema, parse_reply, tidy_narrative
+from warehouse.night.answer_types import AnswerDraft, AnswerRequest
+from warehouse.storage.paths import offpeak_paths
+from warehouse.semantic.grounding import check_grounding, find_numbers
+from warehouse.night.prompting import build_messages, narrative_schema, parse_reply, tidy_narrative
 
 TEMPLATE_TIER, SMALL_TIER, LARGE_TIER = 0, 1, 2
 DEFAULT_LLM_FAMILIES = ["drivers", "movers", "summary"]

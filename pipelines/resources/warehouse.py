@@ -8,8 +8,8 @@ from typing import Iterator
 import duckdb
 from dagster import ConfigurableResource
 
-from warehouse.config import OffpeakPaths, offpeak_paths
-from warehouse.schema import open_warehouse
+from warehouse.storage.paths import OffpeakPaths, offpeak_paths
+from warehouse.storage.schema import open_warehouse
 
 WRITER_POOL = "duckdb_writer"
 

@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from warehouse.canonical import DIMENSION_COLUMNS
-from warehouse.periods import PERIODS
+from warehouse.storage.canonical import DIMENSION_COLUMNS
+from warehouse.semantic.periods import PERIODS
 
 
 @dataclass(frozen=True)

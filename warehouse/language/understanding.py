@@ -15,7 +15,7 @@ from functools import lru_cache
 from datetime import date
 from typing import Any
 
-from warehouse.catalogue import CATALOGUE, METRICS, RANK_DIMENSIONS, instance_key
+from warehouse.semantic.catalogue import CATALOGUE, METRICS, RANK_DIMENSIONS, instance_key
 
 MAX_QUESTION_CHARS = 500
 

@@ -14,11 +14,11 @@ from typing import Callable
 
 import duckdb
 
-from warehouse.canonical import (
+from warehouse.storage.canonical import (
     CANONICAL_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, NUMERIC_COLUMNS, REQUIRED_COLUMNS,
     SUPERSTORE_HEADERS,
 )
-from warehouse.schema import transaction
+from warehouse.storage.schema import transaction
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
 

@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from warehouse.canonical import CANONICAL_COLUMNS
-from warehouse.config import OffpeakPaths
-from warehouse.users import Scope, User
+from warehouse.storage.canonical import CANONICAL_COLUMNS
+from warehouse.storage.paths import OffpeakPaths
+from warehouse.storage.users import Scope, User
 
 # region -> state -> (relative weight, cities)
 GEOGRAPHY: dict[str, dict[str, tuple[float, tuple[str, ...]]]] = {

@@ -1,11 +1,11 @@
 """The matcher's decision rule, and its calibration on real labelled "same question?" pairs.
 
 A candidate answer's question is served for an asked question when
-  1. ``text_guard.guard`` finds no differing slot (number, comparison, aggregate, period, …), and
+  1. ``slot_guard.guard`` finds no differing slot (number, comparison, aggregate, period, …), and
   2. ``match_score = cosine − weight × (1 − alignment)`` reaches the threshold, where
-     ``alignment`` (``text_guard.align``) is the similarity of the worst-matched content word.
+     ``alignment`` (``slot_guard.align``) is the similarity of the worst-matched content word.
 The constants below are the weight and threshold for the bundled encoder; the tuned scorer of
-``warehouse.pair_model`` adds a cross-encoder term and carries its own weights and threshold,
+``warehouse.language.pair_scorer`` adds a cross-encoder term and carries its own weights and threshold,
 calibrated when it is built (with ``false_hit_bound``'s margin for a finite calibration set).
 A matcher *serves* a pair when it predicts "same"; its **false-hit rate** is false positives / served.
 
@@ -27,9 +27,9 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from warehouse import text_guard
-from warehouse.embedding import EncodedText, Embedder
-from warehouse.text_guard import Guard, align, guard as slot_guard
+from warehouse.language import slot_guard
+from warehouse.language.embedding import EncodedText, Embedder
+from warehouse.language.slot_guard import Guard, align, guard as slot_guard
 
 # From `.venv/bin/python bench/matcher --calibrate`: on the development splits of
 # spider_question_pairs and STS-B together (10,837 pairs; 30 % of db_ids / sts_ids held out), the
@@ -75,7 +75,7 @@ def decide(asked: str, asked_vec: EncodedText, candidate: str, candidate_vec: En
            guard: Guard = slot_guard, threshold: float = CALIBRATED_THRESHOLD,
            weight: float = ALIGNMENT_WEIGHT) -> MatchDecision:
     """Apply the calibrated rule to one (asked, candidate) pair; ``guard`` may be a
-    ``text_guard.combine`` of the slot guard and a catalogue-level guard."""
+    ``slot_guard.combine`` of the slot guard and a catalogue-level guard."""
     cosine = float(np.dot(asked_vec.vector, candidate_vec.vector))
     alignment = align(asked, asked_vec, candidate, candidate_vec)
     score = float(match_score(cosine, alignment.score, weight))
@@ -294,7 +294,7 @@ def calibrate(cosine: np.ndarray, alignment: np.ndarray, labels: np.ndarray, gua
 def _features_key(pairs: pd.DataFrame, model_name: str) -> str:
     """Hash of the pairs' texts, the model name and the guard's source."""
     digest = hashlib.sha256(model_name.encode())
-    digest.update(Path(text_guard.__file__).read_bytes())
+    digest.update(Path(slot_guard.__file__).read_bytes())
     for a, b in zip(pairs["question1"], pairs["question2"]):
         digest.update(f"{a}\t{b}\n".encode())
     return digest.hexdigest()[:24]

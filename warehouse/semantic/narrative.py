@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from warehouse.catalogue import METRICS, RANK_DIMENSIONS
-from warehouse.facts import Facts
+from warehouse.semantic.catalogue import METRICS, RANK_DIMENSIONS
+from warehouse.semantic.facts import Facts
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -137,7 +137,7 @@ def template_narrative(facts: Facts) -> str:
     """The tier-0 narrative for a question instance's facts."""
     family_of = {"kpi": _kpi}
     f, p, rows = facts.key_figures, facts.params, facts.rows
-    from warehouse.catalogue import CATALOGUE
+    from warehouse.semantic.catalogue import CATALOGUE
     family = CATALOGUE[facts.intent_id].family
     if family in family_of:
         return family_of[family](f, p)

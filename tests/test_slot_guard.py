@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from warehouse.text_guard import GuardVerdict, align, combine, extract_slots, guard, lemma
+from warehouse.language.slot_guard import GuardVerdict, align, combine, extract_slots, guard, lemma
 
 MUST_REFUSE = [
     ("What is the highest revenue by region?", "What is the lowest revenue by region?", "extreme"),

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warehouse.canonical import DIMENSION_COLUMNS
+from warehouse.storage.canonical import DIMENSION_COLUMNS
 
 USER_COLUMNS = ("user_id", "name", "role", "scope")
 ROLES = ("vp_sales", "regional_manager", "category_manager", "segment_lead", "sales_rep",

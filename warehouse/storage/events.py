@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse.schema import transaction
+from warehouse.storage.schema import transaction
 
 EVENT_KINDS = ("view", "ask", "hit", "miss", "live")
 _SPOOL_SUFFIX = ".jsonl"

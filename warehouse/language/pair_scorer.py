@@ -1,19 +1,19 @@
 """The question-pair scorer: do two questions ask the same thing?
 
 One rule, two implementations. A candidate question may serve an asked one when the slot guard
-(``warehouse.text_guard``) finds no differing slot **and** the pair's score reaches a calibrated
+(``warehouse.language.slot_guard``) finds no differing slot **and** the pair's score reaches a calibrated
 threshold:
 
 - ``TunedScorer`` (the product's, once ``prepare_pair_model`` has run): two models fine-tuned from
   the bundled all-MiniLM-L6-v2 weights, on this machine and from the labelled pairs only (nothing
-  is downloaded). A bi-encoder gives the cosine and the word alignment (``text_guard.align``); a
+  is downloaded). A bi-encoder gives the cosine and the word alignment (``slot_guard.align``); a
   cross-encoder reads both questions together and gives P(same), averaged over both orders.
   ``score = cosine − weight × (1 − alignment) + cross_weight × P(same)``. Each model alone kept
   about 1.5 % false hits on unseen databases at the recall the goal asks; their mistakes differ
   ("How many flights…" / "How many airlines…" fools the bi-encoder, not the cross-encoder), so
   together they reach it.
 - ``BundledScorer`` (until then): the bundled bi-encoder's ``cosine − w × (1 − alignment)`` with
-  the constants of ``warehouse.calibration``.
+  the constants of ``warehouse.offline.calibration``.
 
 Pairs are split by a hash of their group (``calibration.split_part``: Spider database / STS item).
 The *held-out* 30 % is neither trained nor calibrated on and is what ``bench/matcher`` reports;
@@ -40,13 +40,13 @@ from typing import Any, Callable, Iterable, Protocol
 import numpy as np
 import pandas as pd
 
-from warehouse import calibration as cal
-from warehouse.embedding import Embedder, load_embedder
-from warehouse.text_guard import Guard, align, guard as slot_guard
+from warehouse.offline import calibration as cal
+from warehouse.language.embedding import Embedder, load_embedder
+from warehouse.language.slot_guard import Guard, align, guard as slot_guard
 
 PAIR_MODEL_DIRNAME = "question-pairs"
 CALIBRATION_FILE = "offpeak-calibration.json"
-DEFAULT_MODELS_ROOT = Path(__file__).resolve().parents[1] / ".models"
+DEFAULT_MODELS_ROOT = Path(__file__).resolve().parents[2] / ".models"
 CALIBRATION_Z = 1.28
 ALIGNMENT_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 CROSS_WEIGHTS = (0.25, 0.5, 1.0, 2.0)

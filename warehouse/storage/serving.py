@@ -1,6 +1,6 @@
 """Read functions over a published snapshot: what the dashboard (and bench/serve) shows.
 
-Every function takes a read-only snapshot connection (``warehouse.snapshot.open_snapshot``) and
+Every function takes a read-only snapshot connection (``warehouse.storage.snapshot.open_snapshot``) and
 returns plain Python values or small pandas frames; nothing here imports Streamlit. Anything a
 sales leader reads is filtered to their scope *in SQL*: an answer is readable when its
 ``scope_key`` contains every ``column=value`` pair of the reader's scope (a West manager reads
@@ -18,8 +18,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from warehouse.snapshot import snapshot_meta
-from warehouse.users import Scope, User
+from warehouse.storage.snapshot import snapshot_meta
+from warehouse.storage.users import Scope, User
 
 JOULES_PER_WH = 3600.0
 

@@ -22,20 +22,20 @@ from typing import Any, Callable
 import duckdb
 import numpy as np
 
-from warehouse.backtest_cache import SettledQueryCache
-from warehouse.catalogue import CATALOGUE, instance_key
-from warehouse.facts import build_sales_facts
-from warehouse.forecasting import ForecastConfig, LoggedQuestion, forecast_all
-from warehouse.ingest import ingest_file
-from warehouse.matcher import PhrasingCache, match
-from warehouse.narrative import template_narrative
-from warehouse.night import compute_all_facts, load_history, plan_instances, scoped, understand_log
-from warehouse.periods import resolve
-from warehouse.question_log import LogFileError, read_log
-from warehouse.schema import migrate
-from warehouse.signals import compute_signals
-from warehouse.understanding import EntityIndex
-from warehouse.users import User, read_users
+from warehouse.offline.backtest_cache import SettledQueryCache
+from warehouse.semantic.catalogue import CATALOGUE, instance_key
+from warehouse.semantic.facts import build_sales_facts
+from warehouse.forecasting.forecast import ForecastConfig, LoggedQuestion, forecast_all
+from warehouse.storage.ingest import ingest_file
+from warehouse.language.matcher import PhrasingCache, match
+from warehouse.semantic.narrative import template_narrative
+from warehouse.night.plan import compute_all_facts, load_history, plan_instances, scoped, understand_log
+from warehouse.semantic.periods import resolve
+from warehouse.storage.question_log import LogFileError, read_log
+from warehouse.storage.schema import migrate
+from warehouse.forecasting.signals import compute_signals
+from warehouse.language.understanding import EntityIndex
+from warehouse.storage.users import User, read_users
 
 Say = Callable[[str], None]
 RETURNS_NAMES = ("returns.csv", "returns.csv.gz", "returns.parquet")

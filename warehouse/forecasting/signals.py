@@ -17,10 +17,10 @@ from datetime import date, timedelta
 import duckdb
 import numpy as np
 
-from warehouse.facts import where_clause
-from warehouse.forecasting import Signal, _is_month_start
-from warehouse.periods import DateRange, resolve
-from warehouse.users import Scope
+from warehouse.semantic.facts import where_clause
+from warehouse.forecasting.forecast import Signal, _is_month_start
+from warehouse.semantic.periods import DateRange, resolve
+from warehouse.storage.users import Scope
 
 BAND_SIGMAS = 2.0
 DRILL_COLUMNS = ("category", "state")

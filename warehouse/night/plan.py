@@ -16,12 +16,12 @@ from typing import Any, Callable
 import duckdb
 import pandas as pd
 
-from warehouse.catalogue import CATALOGUE, answer_id_for, instance_key, phrase
-from warehouse.facts import Facts, compute_facts
-from warehouse.forecasting import LoggedQuestion, Prediction
-from warehouse.narrative import headline, template_narrative
-from warehouse.understanding import EntityIndex, understand
-from warehouse.users import User
+from warehouse.semantic.catalogue import CATALOGUE, answer_id_for, instance_key, phrase
+from warehouse.semantic.facts import Facts, compute_facts
+from warehouse.forecasting.forecast import LoggedQuestion, Prediction
+from warehouse.semantic.narrative import headline, template_narrative
+from warehouse.language.understanding import EntityIndex, understand
+from warehouse.storage.users import User
 
 Progress = Callable[[str], None]
 BRIEFING_CARDS = 12

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Iterable
 
-from warehouse.catalogue import CATALOGUE, instance_key
-from warehouse.users import User
+from warehouse.semantic.catalogue import CATALOGUE, instance_key
+from warehouse.storage.users import User
 
 ROLE_DEFAULTS: dict[str, list[tuple[str, dict[str, Any], float]]] = {
     "vp_sales": [("revenue_vs_prev", {"period": "last_week"}, 0.10),

@@ -17,10 +17,10 @@ from pathlib import Path
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from warehouse.answer_types import AnswerRequest
-from warehouse.grounding import find_numbers
+from warehouse.night.answer_types import AnswerRequest
+from warehouse.semantic.grounding import find_numbers
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 FAMILY_TEMPLATES = {"drivers": "drivers", "movers": "movers", "summary": "summary",
                     "ranking": "summary", "share": "summary", "customers": "summary"}
 DEFAULT_TEMPLATE = "generic"

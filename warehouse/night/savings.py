@@ -20,9 +20,9 @@ from datetime import date, timedelta
 import duckdb
 import numpy as np
 
-from warehouse.costs import latest_run_energy, measured_costs
-from warehouse.matcher import AnswerIndex, match
-from warehouse.users import Scope, User
+from warehouse.forecasting.economics import latest_run_energy, measured_costs
+from warehouse.language.matcher import AnswerIndex, match
+from warehouse.storage.users import Scope, User
 
 JOULES_PER_KWH = 3_600_000.0
 

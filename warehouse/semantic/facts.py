@@ -13,9 +13,9 @@ from typing import Any
 
 import duckdb
 
-from warehouse.catalogue import CATALOGUE, METRICS, RANK_DIMENSIONS, Intent
-from warehouse.grounding import extract_numbers
-from warehouse.periods import DateRange, comparison_range, range_label, resolve
+from warehouse.semantic.catalogue import CATALOGUE, METRICS, RANK_DIMENSIONS, Intent
+from warehouse.semantic.grounding import extract_numbers
+from warehouse.semantic.periods import DateRange, comparison_range, range_label, resolve
 
 DRIVER_DIMENSIONS = ("category", "sub_category", "region", "segment", "state")
 # Metrics whose parts add up to the whole (distinct orders do not: one order spans categories).
@@ -76,7 +76,7 @@ def where_clause(rng: DateRange, filters: dict[str, str]) -> tuple[str, list[Any
 
 
 def _column(name: str) -> str:
-    from warehouse.canonical import DIMENSION_COLUMNS
+    from warehouse.storage.canonical import DIMENSION_COLUMNS
     if name not in DIMENSION_COLUMNS:
         raise ValueError(f"not a dimension column: {name!r}")
     return name
@@ -320,7 +320,7 @@ def build_sales_facts(con: duckdb.DuckDBPyConnection, before: date | None = None
         SELECT o.* EXCLUDE (source_file, source_row), r.order_id IS NOT NULL AS returned
         FROM orders o LEFT JOIN (SELECT DISTINCT order_id FROM returns) r USING (order_id)
         {cutoff} ORDER BY o.order_date""", [before] if before else [])
-    from warehouse.understanding import ENTITY_COLUMNS
+    from warehouse.language.understanding import ENTITY_COLUMNS
     con.execute("CREATE OR REPLACE TABLE entity_values AS " + " UNION ALL ".join(
         f"SELECT DISTINCT '{c}' AS column_name, {c} AS value FROM sales_facts WHERE {c} IS NOT NULL"
         for c in ENTITY_COLUMNS))

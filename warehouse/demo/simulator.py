@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from warehouse.users import User
+from warehouse.storage.users import User
 
 __all__ = ["SIMULATOR_VERSION", "LOG_COLUMNS", "simulate_question_log", "write_question_log", "persona_summary"]
 

@@ -344,7 +344,7 @@ class Alignment:
 
 
 class WordVectors(Protocol):
-    """Per-word contextual vectors of a text, e.g. ``warehouse.embedding.EncodedText``."""
+    """Per-word contextual vectors of a text, e.g. ``warehouse.language.embedding.EncodedText``."""
 
     words: tuple[str, ...]
     word_vectors: np.ndarray
