@@ -12,7 +12,7 @@ from pipelines.partitions import night_of
 from pipelines.resources.warehouse import WarehouseResource
 from warehouse.semantic.grounding import check_grounding
 from warehouse.storage.snapshot import current_snapshot, open_snapshot, snapshot_meta
-from warehouse.storage.users import read_users
+from warehouse.storage.users import load_users
 
 
 @asset_check(asset=answers, blocking=True)
@@ -35,8 +35,8 @@ def answers_are_grounded(context: AssetCheckExecutionContext, warehouse: Warehou
 def every_user_has_a_briefing(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     """Each user in the directory has at least one briefing card."""
     night = night_of(context.partition_key)
-    directory = {u.user_id for u in read_users(warehouse.paths.users_csv)}
     with warehouse.connect() as con:
+        directory = {u.user_id for u in load_users(con)}
         have = {r[0] for r in con.execute("SELECT DISTINCT user_id FROM briefings WHERE night = ?", [night]).fetchall()}
     missing = sorted(directory - have)
     return AssetCheckResult(passed=not missing, metadata={"users": len(directory), "without_briefing": len(missing),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Iterator
 
 import duckdb
@@ -32,11 +32,20 @@ class StepRecord:
         return MaterializeResult(metadata=metadata)
 
 
+def run_night(context: AssetExecutionContext) -> date:
+    """The night a step belongs to: its partition, else its run's partition (an unpartitioned
+    source inside a nightly run), else the night about to run (an ingest started by the sensor)."""
+    if context.has_partition_key:
+        return night_of(context.partition_key)
+    tagged = context.run.tags.get("dagster/partition")
+    return night_of(tagged) if tagged else date.today() - timedelta(days=1)
+
+
 @contextmanager
 def recorded(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection,
              energy: EnergyMeterResource, asset: str, items: int | None = None) -> Iterator[StepRecord]:
     """Measure the block's energy and time; write ``asset_runs`` and ``energy_log`` rows."""
-    night = night_of(context.partition_key)
+    night = run_night(context)
     record = StepRecord(asset)
     started = datetime.now()
     status = "failed"

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from dagster import RunRequest, ScheduleEvaluationContext, schedule
 
+from pipelines.automation import default_status
 from pipelines.jobs import nightly_job
 from pipelines.window import WindowConfig, choose_window
 
@@ -12,6 +13,7 @@ WINDOW = choose_window(WindowConfig.from_env())
 
 
 @schedule(cron_schedule=WINDOW.cron, job=nightly_job, execution_timezone=WINDOW.timezone,
+          default_status=default_status("schedule"),
           description=f"Runs the night in the off-peak window: {WINDOW.reason}")
 def nightly_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     """Run the night that just ended: the partition of the day before the scheduled morning."""

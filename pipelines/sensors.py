@@ -2,16 +2,17 @@
 
 
 import hashlib
-from datetime import date, timedelta
 
 from dagster import RunRequest, SensorEvaluationContext, SkipReason, sensor
+
+from pipelines.automation import default_status
 
 from pipelines.jobs import ingest_job
 from pipelines.resources.warehouse import WarehouseResource
 from warehouse.storage.ingest import supported_files
 
 
-@sensor(job=ingest_job, minimum_interval_seconds=60,
+@sensor(job=ingest_job, minimum_interval_seconds=60, default_status=default_status("sensor"),
         description="Starts an ingest run when new or changed files appear in the drop folder.")
 def drop_folder_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
     """Request one ingest run per new set of files (name, size and mtime form the run key)."""
@@ -23,6 +24,4 @@ def drop_folder_sensor(context: SensorEvaluationContext, warehouse: WarehouseRes
     if context.cursor == fingerprint:
         return SkipReason("no new files since the last ingest")
     context.update_cursor(fingerprint)
-    night = (date.today() - timedelta(days=1)).isoformat()
-    return RunRequest(run_key=f"drop-{fingerprint}", partition_key=night,
-                      tags={"offpeak/files": str(len(files))})
+    return RunRequest(run_key=f"drop-{fingerprint}", tags={"offpeak/files": str(len(files))})

@@ -18,7 +18,7 @@ from warehouse.night.plan import load_history, plan_instances, understand_log, u
 from warehouse.storage.schema import replace_night_rows
 from warehouse.forecasting.signals import compute_signals
 from warehouse.language.understanding import EntityIndex
-from warehouse.storage.users import read_users
+from warehouse.storage.users import load_users
 
 _COMMON = {"partitions_def": nights_partitions, "pool": WRITER_POOL, "group_name": "prediction"}
 
@@ -28,8 +28,8 @@ def data_signals(context: AssetExecutionContext, warehouse: WarehouseResource,
                  energy: EnergyMeterResource) -> MaterializeResult:
     """What changed inside each user's scope: metrics beyond their usual band, closed periods."""
     night = night_of(context.partition_key)
-    directory = read_users(warehouse.paths.users_csv)
     with warehouse.connect() as con, recorded(context, con, energy, "data_signals") as step:
+        directory = load_users(con)
         found = compute_signals(con, [u.scope for u in directory], morning_after(night))
         frame = pd.DataFrame([{"night": night, "scope_key": s.scope_key, "signal": "trigger", "metric": s.metric,
                                "period": s.period, "value": s.strength, "baseline": None, "band": None,
@@ -48,8 +48,8 @@ def forecast(context: AssetExecutionContext, warehouse: WarehouseResource,
     how many is an economic choice (see warehouse.forecasting.forecast)."""
     night = night_of(context.partition_key)
     target = morning_after(night)
-    directory = read_users(warehouse.paths.users_csv)
     with warehouse.connect() as con, recorded(context, con, energy, "forecast") as step:
+        directory = load_users(con)
         fresh, unmapped = understand_log(con, EntityIndex.from_connection(con))
         history = load_history(con, {u.user_id: u for u in directory}, before=target)
         signals = [Signal(k, m, p, d, v, json.loads(f or "{}")) for k, m, p, d, v, f in con.execute(

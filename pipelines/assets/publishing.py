@@ -6,7 +6,7 @@ import os
 from datetime import timedelta
 
 import pandas as pd
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetDep, AssetExecutionContext, MaterializeResult, TimeWindowPartitionMapping, asset
 
 from pipelines.assets.answering import answers, briefings
 from pipelines.assets.sources import question_log
@@ -25,11 +25,18 @@ _COMMON = {"partitions_def": nights_partitions, "pool": WRITER_POOL, "group_name
 PHRASINGS_PER_ANSWER = 2
 
 
-@asset(deps=[question_log, answers], **_COMMON)
+# savings[N] measures night N-1: its answers, read on day N (the day that just ended).
+PREVIOUS_NIGHT = TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+
+
+@asset(deps=[question_log, AssetDep(answers, partition_mapping=PREVIOUS_NIGHT)], **_COMMON)
 def savings(context: AssetExecutionContext, warehouse: WarehouseResource, energy: EnergyMeterResource,
             embedder: EmbedderResource) -> MaterializeResult:
     """Live queries the previous night's answers avoided on the day that just ended, and the
-    energy, money and CO2 that saved net of what the night cost (every estimate labelled)."""
+    energy, money and CO2 that saved net of what the night cost (every estimate labelled).
+
+    Partition N depends on ``answers[N-1]`` (a declared partition mapping) and writes night
+    N-1's savings row; nothing else writes that row, so a re-run replaces it."""
     night = night_of(context.partition_key)
     window = choose_window(WindowConfig.from_env())
     tariff = Tariff(window.mean_price, window.peak_price, window.mean_carbon, window.peak_carbon)
@@ -59,7 +66,8 @@ def snapshot(context: AssetExecutionContext, warehouse: WarehouseResource, energ
         frame = pd.DataFrame({"night": night, "answer_id": [a for a, _ in texts], "text": [t for _, t in texts],
                               "embedding": [v.tolist() for v in vectors]})
         replace_night_rows(con, "answer_phrasings", night, frame)
-        data_through = con.execute("SELECT max(order_date) FROM sales_facts").fetchall()[0][0]
+        data_through = con.execute("SELECT max(order_date) FROM sales_facts WHERE order_date < ?",
+                                   [morning_after(night)]).fetchall()[0][0]
         path = publish_snapshot(con, paths.snapshots_dir, night, {
             "as_of": morning_after(night).isoformat(), "data_through": str(data_through),
             "run_id": context.run.run_id, "embedding_model": embedder.model_name,

@@ -1,9 +1,14 @@
-"""Sources of a night: sales files, the users directory, the question log, typed sales facts."""
+"""Sources of a night: sales files, the users directory, the question log, typed sales facts.
+
+None of these is partitioned: each holds the current state of an append-only or replaced
+source (every order line loaded so far, the directory as it is now, every question logged), not
+one night's slice. The nightly assets read them bounded by their own night's morning, so a re-run
+of an old night reads the same rows as the first run did, unless new data arrived since.
+"""
 
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
-from pipelines.partitions import morning_after, night_of, nights_partitions
 from pipelines.resources.energy import EnergyMeterResource
 from pipelines.resources.warehouse import WRITER_POOL, WarehouseResource
 from pipelines.runs import recorded
@@ -11,9 +16,9 @@ from warehouse.storage.events import ingest_spool
 from warehouse.semantic.facts import build_sales_facts
 from warehouse.storage.ingest import IngestFailure, ingest_drop_folder
 from warehouse.storage.question_log import ingest_question_logs
-from warehouse.storage.users import read_users
+from warehouse.storage.users import read_users, store_users
 
-_COMMON = {"partitions_def": nights_partitions, "pool": WRITER_POOL, "group_name": "sources"}
+_COMMON = {"pool": WRITER_POOL, "group_name": "sources"}
 
 
 @asset(**_COMMON)
@@ -36,14 +41,11 @@ def orders(context: AssetExecutionContext, warehouse: WarehouseResource,
 @asset(**_COMMON)
 def users(context: AssetExecutionContext, warehouse: WarehouseResource,
           energy: EnergyMeterResource) -> MaterializeResult:
-    """The users directory (role and scope per user), validated line by line."""
+    """The users directory (role and scope per user), validated line by line: the ``users``
+    table is the one copy the forecast, the checks, the savings and the snapshot read."""
     directory = read_users(warehouse.paths.users_csv)
     with warehouse.connect() as con, recorded(context, con, energy, "users") as step:
-        con.execute("BEGIN")
-        con.execute("DELETE FROM users")
-        con.executemany("INSERT INTO users VALUES (?, ?, ?, ?)",
-                        [(u.user_id, u.name, u.role, u.scope.key()) for u in directory])
-        con.execute("COMMIT")
+        store_users(con, directory)
         step.counts.update(users=len(directory), roles=len({u.role for u in directory}))
     return step.result()
 
@@ -67,10 +69,10 @@ def question_log(context: AssetExecutionContext, warehouse: WarehouseResource,
 @asset(deps=[orders], **_COMMON)
 def sales_facts(context: AssetExecutionContext, warehouse: WarehouseResource,
                 energy: EnergyMeterResource) -> MaterializeResult:
-    """Order lines up to and including the night, with a returned flag; plus entity names."""
-    cutoff = morning_after(night_of(context.partition_key))
+    """Every order line loaded so far, with a returned flag, plus the entity names questions may
+    mention; a night reads only the lines dated before its morning (periods end before it)."""
     with warehouse.connect() as con, recorded(context, con, energy, "sales_facts") as step:
-        lines = build_sales_facts(con, before=cutoff)
+        lines = build_sales_facts(con)
         first, last = con.execute("SELECT min(order_date), max(order_date) FROM sales_facts").fetchall()[0]
         step.counts.update(order_lines=lines, first_day=str(first), data_through=str(last))
     return step.result()

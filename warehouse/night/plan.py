@@ -47,12 +47,12 @@ def understand_log(con: duckdb.DuckDBPyConnection, entities: EntityIndex) -> tup
     if rows:
         # one set-based INSERT: executemany runs (and commits) one statement per row, ~250 s for
         # 20,000 new questions on a file-backed warehouse
-        frame = pd.DataFrame(rows, columns=["question", "intent_id", "params", "confidence", "mapped", "closest"])
+        frame = pd.DataFrame(rows, columns=["question", "intent_id", "params", "confidence", "mapped", "reason"])
         con.register("_understood", frame)
         try:
             con.execute("""INSERT INTO question_understanding
                 SELECT question::VARCHAR, intent_id::VARCHAR, params::VARCHAR, confidence::DOUBLE,
-                       mapped::BOOLEAN, closest::VARCHAR FROM _understood""")
+                       mapped::BOOLEAN, reason::VARCHAR FROM _understood""")
         finally:
             con.unregister("_understood")
     return len(fresh), unmapped
@@ -178,7 +178,7 @@ def unmapped_backlog(con: duckdb.DuckDBPyConnection, night: date, encode) -> pd.
     """Questions asked on the night's day that the catalogue could not map, each with why and
     the three closest intents by embedding similarity: tomorrow's catalogue work, for admins."""
     rows = con.execute("""
-        SELECT l.user_id, l.asked_at, l.question, u.closest FROM question_log l
+        SELECT l.user_id, l.asked_at, l.question, u.reason FROM question_log l
         JOIN question_understanding u USING (question)
         WHERE NOT u.mapped AND l.asked_at >= ? AND l.asked_at < ?
         ORDER BY l.asked_at""", [night, night + timedelta(days=1)]).fetchall()

@@ -22,7 +22,7 @@ import numpy as np
 
 from warehouse.forecasting.economics import latest_run_energy, measured_costs
 from warehouse.language.matcher import AnswerIndex, match
-from warehouse.storage.users import Scope, User
+from warehouse.storage.users import User, load_users
 
 JOULES_PER_KWH = 3_600_000.0
 
@@ -62,7 +62,7 @@ def compute_savings(con: duckdb.DuckDBPyConnection, night: date, tariff: Tariff,
     if not computed:
         return None
     day = night + timedelta(days=1)
-    users = {u: User(u, n, r, Scope.parse(s)) for u, n, r, s in con.execute("SELECT * FROM users").fetchall()}
+    users = {u.user_id: u for u in load_users(con)}
     dash = con.execute("""SELECT kind, answer_id FROM question_log
                           WHERE source = 'dashboard' AND CAST(asked_at AS DATE) = ?""", [day]).fetchall()
     dash_hits = [a for k, a in dash if k == "hit"]

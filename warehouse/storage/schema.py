@@ -92,6 +92,10 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("005_signal_drilldowns", """
         ALTER TABLE data_signals ADD COLUMN filters VARCHAR;
     """),
+    ("006_honest_names", """
+        DROP TABLE IF EXISTS publications;
+        ALTER TABLE question_understanding RENAME COLUMN closest TO reason;
+    """),
 ]
 
 
@@ -164,6 +168,6 @@ def replace_night_rows(con: duckdb.DuckDBPyConnection, table: str, night, frame,
 
 
 _NIGHT_TABLES = {"data_signals", "forecast", "question_instances", "facts", "answers", "briefings",
-                 "energy_log", "live_baseline", "asset_runs", "unmapped_questions", "publications",
+                 "energy_log", "live_baseline", "asset_runs", "unmapped_questions",
                  "answer_phrasings"}
 

@@ -7,6 +7,8 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from warehouse.storage.canonical import DIMENSION_COLUMNS
 
 USER_COLUMNS = ("user_id", "name", "role", "scope")
@@ -136,3 +138,22 @@ def users_to_csv(users: list[User]) -> str:
     for u in users:
         writer.writerow([u.user_id, u.name, u.role, u.scope.key()])
     return out.getvalue()
+
+
+def store_users(con: duckdb.DuckDBPyConnection, users: list[User]) -> None:
+    """Replace the ``users`` table with ``users``, all or nothing: the one copy the night reads."""
+    con.execute("BEGIN")
+    try:
+        con.execute("DELETE FROM users")
+        con.executemany("INSERT INTO users VALUES (?, ?, ?, ?)",
+                        [(u.user_id, u.name, u.role, u.scope.key()) for u in users])
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def load_users(con: duckdb.DuckDBPyConnection) -> list[User]:
+    """The directory as the ``users`` asset stored it, by ``user_id``."""
+    rows = con.execute("SELECT user_id, name, role, scope FROM users ORDER BY user_id").fetchall()
+    return [User(user_id, name or user_id, role, Scope.parse(scope)) for user_id, name, role, scope in rows]
