@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from warehouse.language import pair_rule as rule
 from warehouse.offline import calibration as cal
 from warehouse.language.embedding import Embedder, load_embedder
 
@@ -112,13 +113,13 @@ def test_held_out_split_is_deterministic_and_about_thirty_percent() -> None:
 
 
 def test_match_score_is_cosine_when_every_word_matches() -> None:
-    assert cal.match_score(0.8, 1.0) == pytest.approx(0.8)
-    assert cal.match_score(0.8, 0.2, weight=0.5) == pytest.approx(0.4)
+    assert rule.match_score(0.8, 1.0) == pytest.approx(0.8)
+    assert rule.match_score(0.8, 0.2, weight=0.5) == pytest.approx(0.4)
 
 
 def test_decide_serves_a_paraphrase_and_refuses_a_slot_change(embedder: Embedder) -> None:
-    def decide(q1: str, q2: str) -> cal.MatchDecision:
-        return cal.decide(q1, embedder.encode_query_detailed(q1), q2, embedder.encode_query_detailed(q2))
+    def decide(q1: str, q2: str) -> rule.MatchDecision:
+        return rule.decide(q1, embedder.encode_query_detailed(q1), q2, embedder.encode_query_detailed(q2))
 
     assert decide("How many farms are there?", "Count the number of farms.").same
     refused = decide("Which region had the highest profit last month?",
@@ -135,7 +136,7 @@ def test_decide_serves_a_paraphrase_and_refuses_a_slot_change(embedder: Embedder
 def real_slice(embedder: Embedder, cache_dir: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """400 real Spider pairs with their cosine and word alignment."""
     pairs = cal.load_pairs(SPIDER_PAIRS).sample(400, random_state=7).reset_index(drop=True)
-    cosine, alignment = cal.pair_features(pairs, embedder, cache_dir)
+    cosine, alignment = rule.pair_features(pairs, embedder, cache_dir)
     return pairs, cosine, alignment
 
 
@@ -146,7 +147,7 @@ def test_guarded_matcher_has_fewer_false_hits_than_raw_cosine(real_slice) -> Non
     for threshold in (0.75, 0.80):
         raw = cal.match_metrics(cosine >= threshold, labels)
         slots = cal.match_metrics(guard_ok & (cosine >= threshold), labels)
-        guarded = cal.match_metrics(guard_ok & (cal.match_score(cosine, alignment) >= threshold), labels)
+        guarded = cal.match_metrics(guard_ok & (rule.match_score(cosine, alignment) >= threshold), labels)
         assert slots["false_hit_rate"] < raw["false_hit_rate"]
         assert guarded["false_hit_rate"] < raw["false_hit_rate"]
         assert slots["recall"] > 0.8 * raw["recall"]
@@ -155,7 +156,7 @@ def test_guarded_matcher_has_fewer_false_hits_than_raw_cosine(real_slice) -> Non
 def test_calibrated_matcher_beats_raw_cosine_at_one_percent(real_slice) -> None:
     pairs, cosine, alignment = real_slice
     labels = pairs["label"].to_numpy().astype(bool)
-    guarded = cal.guard_passes(pairs) & (cal.match_score(cosine, alignment) >= cal.CALIBRATED_THRESHOLD)
+    guarded = cal.guard_passes(pairs) & (rule.match_score(cosine, alignment) >= rule.CALIBRATED_THRESHOLD)
     raw_threshold = cal.calibrate_threshold(cosine, labels)
     raw_recall = cal.match_metrics(cosine >= raw_threshold, labels)["recall"]
     metrics = cal.match_metrics(guarded, labels)
@@ -166,7 +167,7 @@ def test_calibrated_matcher_beats_raw_cosine_at_one_percent(real_slice) -> None:
 def test_pair_features_are_cached(real_slice, embedder: Embedder, cache_dir: Path) -> None:
     pairs, cosine, alignment = real_slice
     assert list(cache_dir.glob("pair-features-*.npz"))
-    again = cal.pair_features(pairs, embedder, cache_dir)
+    again = rule.pair_features(pairs, embedder, cache_dir)
     np.testing.assert_array_equal(again[0], cosine)
     np.testing.assert_array_equal(again[1], alignment)
 

@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from warehouse.language import pair_rule as rule
 from warehouse.offline import calibration as cal
 from warehouse.language import pair_scorer as pair_model
-from warehouse.language.pair_scorer import PairScorer, labelled_pairs, prepare_pair_model, read_calibration
+from warehouse.language.pair_scorer import PairScorer, read_calibration
+from warehouse.offline import pair_training
+from warehouse.offline.pair_training import labelled_pairs, prepare_pair_model
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -49,8 +52,8 @@ def test_prepare_writes_a_complete_model_and_its_record(small_model: tuple[Path,
     directory, record = small_model
     assert read_calibration(directory) == record
     assert record["training_pairs"] == 32 and record["calibration_pairs"] == 120
-    assert record["z"] == pair_model.CALIBRATION_Z
-    assert record["weight"] in pair_model.ALIGNMENT_WEIGHTS and record["cross_weight"] in pair_model.CROSS_WEIGHTS
+    assert record["z"] == pair_training.CALIBRATION_Z
+    assert record["weight"] in pair_training.ALIGNMENT_WEIGHTS and record["cross_weight"] in pair_training.CROSS_WEIGHTS
     assert {p.name for p in directory.iterdir()} >= {"bi", "cross", pair_model.CALIBRATION_FILE}
     assert not directory.with_name(directory.name + ".partial").exists()
 
@@ -78,7 +81,7 @@ def test_the_cross_encoder_reads_both_orders_alike(small_model: tuple[Path, dict
 def test_without_a_prepared_model_the_bundled_rule_is_used(tmp_path: Path) -> None:
     scorer = pair_model.load_scorer_from(tmp_path / "nothing-here")
     assert scorer.source == "bundled"
-    assert (scorer.weight, scorer.threshold) == (cal.ALIGNMENT_WEIGHT, cal.CALIBRATED_THRESHOLD)
+    assert (scorer.weight, scorer.threshold) == (rule.ALIGNMENT_WEIGHT, rule.CALIBRATED_THRESHOLD)
 
 
 def test_prepare_needs_a_calibration_part(pairs: pd.DataFrame, tmp_path: Path) -> None:

