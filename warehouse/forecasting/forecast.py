@@ -29,6 +29,7 @@ from datetime import date, timedelta
 from typing import Any, Iterable
 
 from warehouse.semantic.catalogue import CATALOGUE, instance_key
+from warehouse.semantic.periods import is_month_start, is_quarter_start
 from warehouse.storage.users import User
 
 ROLE_DEFAULTS: dict[str, list[tuple[str, dict[str, Any], float]]] = {
@@ -94,17 +95,6 @@ class Prediction:
         return instance_key(self.intent_id, self.params)
 
 
-def _is_month_start(d: date) -> bool:
-    """The first two working days of a month."""
-    first = d.replace(day=1)
-    working = [first + timedelta(days=i) for i in range(7) if (first + timedelta(days=i)).weekday() < 5]
-    return d in working[:2]
-
-
-def _is_quarter_start(d: date) -> bool:
-    return d.month in (1, 4, 7, 10) and _is_month_start(d)
-
-
 def _weight(age_days: int, half_life: float) -> float:
     return 0.5 ** (age_days / half_life)
 
@@ -118,8 +108,8 @@ class _DayFrequency:
         self.kinds = {
             "day": lambda d: True,
             "weekday": lambda d: d.weekday() == target.weekday(),
-            "month start": lambda d: _is_month_start(d) if _is_month_start(target) else False,
-            "quarter start": lambda d: _is_quarter_start(d) if _is_quarter_start(target) else False,
+            "month start": lambda d: is_month_start(d) if is_month_start(target) else False,
+            "quarter start": lambda d: is_quarter_start(d) if is_quarter_start(target) else False,
         }
         self.denominators = {k: self._mass(f, self.days) for k, f in self.kinds.items()}
 

@@ -18,8 +18,8 @@ import duckdb
 import numpy as np
 
 from warehouse.semantic.facts import where_clause
-from warehouse.forecasting.forecast import Signal, _is_month_start
-from warehouse.semantic.periods import DateRange, resolve
+from warehouse.forecasting.forecast import Signal
+from warehouse.semantic.periods import DateRange, is_month_start, resolve
 from warehouse.storage.users import Scope
 
 BAND_SIGMAS = 2.0
@@ -139,7 +139,7 @@ def signals_for_scope(con: duckdb.DuckDBPyConnection, scope: Scope, asked_on: da
                 s = _signal(scope, metric, token, label, sigmas, f" in {member}{where.replace(' in ', ', ', 1)}")
                 drills.append(Signal(s.scope_key, s.metric, s.period, s.detail, s.strength, {column: member}))
         found.extend(sorted(drills, key=lambda s: (-s.strength, s.detail))[:MAX_DRILL_SIGNALS])
-    if _is_month_start(asked_on):
+    if is_month_start(asked_on):
         found.append(Signal(scope.key(), "revenue", "last_month", f"last month{where} has just closed", 0.12))
     return found
 

@@ -58,7 +58,7 @@ def match_score(cosine: np.ndarray | float, alignment: np.ndarray | float,
 
 
 def decide(asked: str, asked_vec: EncodedText, candidate: str, candidate_vec: EncodedText,
-           guard: Guard = default_guard, threshold: float = CALIBRATED_THRESHOLD,
+           *, guard: Guard = default_guard, threshold: float = CALIBRATED_THRESHOLD,
            weight: float = ALIGNMENT_WEIGHT) -> MatchDecision:
     """Apply the calibrated rule to one (asked, candidate) pair; ``guard`` may be a
     ``slot_guard.combine`` of the slot guard and a catalogue-level guard."""

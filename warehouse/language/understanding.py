@@ -15,7 +15,7 @@ from functools import lru_cache
 from datetime import date
 from typing import Any
 
-from warehouse.semantic.catalogue import CATALOGUE, METRICS, RANK_DIMENSIONS, instance_key
+from warehouse.semantic.catalogue import CATALOGUE, ENTITY_COLUMNS, METRICS, RANK_DIMENSIONS, instance_key
 
 MAX_QUESTION_CHARS = 500
 
@@ -92,8 +92,6 @@ _GENERIC_PERFORMANCE = (r"\b(how did (we|it) do|how did .* go|how did (.{1,40} )
                         r"performance|numbers?|results|"
                         r"how was|summary|recap|overview|snapshot|update|quick read|read on|rundown|"
                         r"headline|figures|kpis?)\b")
-ENTITY_COLUMNS = ("region", "state", "city", "category", "sub_category", "segment", "customer_name",
-                   "product_name")
 
 
 @dataclass

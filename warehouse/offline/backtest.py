@@ -39,6 +39,8 @@ from warehouse.storage.users import User, read_users
 
 Say = Callable[[str], None]
 RETURNS_NAMES = ("returns.csv", "returns.csv.gz", "returns.parquet")
+QUESTION_COLUMNS = ["user_id", "asked_at", "question", "hit", "answer_id", "similarity", "answer_text",
+                    "answer_numbers"]
 
 
 class BacktestInputError(ValueError):
@@ -78,9 +80,20 @@ def returns_beside(orders: Path) -> Path | None:
     return next((orders.parent / name for name in RETURNS_NAMES if (orders.parent / name).is_file()), None)
 
 
-def _load_inputs(con, orders: Path, returns: Path | None, users_path: Path, log: Path, start: date,
-                 end: date, summary: BacktestSummary) -> dict[str, User]:
-    users = {u.user_id: u for u in read_users(users_path)}
+@dataclass(frozen=True)
+class BacktestFiles:
+    """The files a backtest reads: order lines, returned orders (optional), users, question log."""
+
+    orders: Path
+    returns: Path | None
+    users: Path
+    log: Path
+
+
+def _load_inputs(con, files: BacktestFiles, start: date, end: date, summary: BacktestSummary) -> dict[str, User]:
+    """Load users, orders, returns and the log into ``con``; return the users by id."""
+    orders, returns, log = files.orders, files.returns, files.log
+    users = {u.user_id: u for u in read_users(files.users)}
     con.executemany("INSERT INTO users VALUES (?, ?, ?, ?)",
                     [(u.user_id, u.name, u.role, u.scope.key()) for u in users.values()])
     if not orders.exists():
@@ -127,7 +140,7 @@ def _same_dates(intent_id: str, params: dict[str, Any], then: date, now: date) -
     return resolve(period, then).current == resolve(period, now).current
 
 
-def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: date, out_dir: Path,
+def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: date, out_dir: Path, *,
                  encode, say: Say = lambda s: print(s, flush=True),
                  cfg: ForecastConfig | None = None, returns: Path | None = None) -> dict[str, Any]:
     """Replay [start, end]; write questions.csv and summary.json into ``out_dir``.
@@ -138,11 +151,11 @@ def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: da
     if end < start:
         raise BacktestInputError(f"--to {end} is before --from {start}")
     began = time.perf_counter()
-    cfg = cfg or ForecastConfig()
     summary = BacktestSummary()
     con = duckdb.connect()
     migrate(con)
-    users = _load_inputs(con, orders, returns or returns_beside(orders), users_path, log, start, end, summary)
+    files = BacktestFiles(orders, returns or returns_beside(orders), users_path, log)
+    users = _load_inputs(con, files, start, end, summary)
     build_sales_facts(con)
     entities = EntityIndex.from_connection(con)
     understand_log(con, entities)
@@ -151,80 +164,94 @@ def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: da
     say(f"backtest: {len(users)} users, {len(asked)} questions from {start} to {end}; returns: "
         f"{summary.returns or 'none (return-rate questions are not pre-computed)'}; embedding questions…")
     texts = sorted({q for _, _, q in asked})
-    question_vectors = {t: np.asarray(v, dtype=np.float32) for t, v in zip(texts, encode(texts))} if texts else {}
     by_day: dict[date, list[tuple[str, datetime, str]]] = {}
     for row in asked:
         by_day.setdefault(row[1].date(), []).append(row)
-    phrasings = PhrasingCache(encode)
-    reactive: dict[str, tuple[str, dict[str, Any], date]] = {}
-    understood = {q: (i, json.loads(p)) for q, i, p in con.execute(
-        "SELECT question, intent_id, params FROM question_understanding WHERE mapped").fetchall()}
-    read: set[str] = set()
-    queries = SettledQueryCache(con)
-    logged: dict[tuple, LoggedQuestion | None] = {}   # load_history's memo: users and log are fixed here
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "questions.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["user_id", "asked_at", "question", "hit", "answer_id", "similarity", "answer_text",
-                         "answer_numbers"])
+        replay = _Replay(
+            con=con, queries=SettledQueryCache(con), users=users, entities=entities,
+            question_vectors={t: np.asarray(v, dtype=np.float32) for t, v in zip(texts, encode(texts))} if texts else {},
+            phrasings=PhrasingCache(encode), writer=csv.writer(fh), summary=summary, cfg=cfg or ForecastConfig(),
+            understood={q: (i, json.loads(p)) for q, i, p in con.execute(
+                "SELECT question, intent_id, params FROM question_understanding WHERE mapped").fetchall()})
+        replay.writer.writerow(QUESTION_COLUMNS)
         day = start
         while day <= end:
-            night_hits = _replay_night(con, queries, logged, day, users, by_day.get(day, []), entities,
-                                       question_vectors, phrasings, reactive, understood, read, writer, summary, cfg)
+            night_hits = replay.night(day, by_day.get(day, []))
             summary.nights += 1
             say(f"  {day}  questions {len(by_day.get(day, [])):>3}  hits {night_hits:>3}  "
                 f"total hit rate {summary.hits / max(summary.questions, 1):.1%}")
             day += timedelta(days=1)
-    summary.answers_read = len(read)
+    summary.answers_read = len(replay.read)
     summary.seconds = time.perf_counter() - began
     result = summary.as_dict()
     (out_dir / "summary.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
 
 
-def _replay_night(con, queries, logged, day, users, todays, entities, question_vectors, phrasings, reactive,
-                  understood, read, writer, summary, cfg) -> int:
-    """Forecast and pre-compute the night before ``day``, then serve ``day``'s questions."""
-    build_sales_facts(con, before=day)
-    queries.advance(day)
-    history = load_history(con, users, before=day, memo=logged)
-    signals = compute_signals(con, [u.scope for u in users.values()], day)
-    predictions = forecast_all(list(users.values()), history, signals, day, cfg)
-    planned = plan_instances(predictions)
-    if summary.returns is None:
-        planned = {k: p for k, p in planned.items() if p.params.get("metric") != "return_rate"}
-    facts = compute_all_facts(queries, planned, day)
-    summary.answers_computed += len(facts)
-    entries = [(k, f.intent_id, f.params) for k, f in sorted(facts.items())]
-    index = phrasings.index(entries, entities)
-    reactive_entries = sorted((k, i, p) for k, (i, p, _) in reactive.items())
-    reactive_index = phrasings.index(reactive_entries, entities)
-    hits = 0
-    for user_id, asked_at, question in todays:
-        user = users[user_id]
-        vector = question_vectors[question]
-        result = match(index, user, question, vector, asked_on=day)
-        summary.questions += 1
-        row = [user_id, asked_at.isoformat(), question, result.hit, "", "", "", ""]
-        if result.hit:
-            hits += 1
-            summary.hits += 1
-            f = facts[result.answer_id]
-            read.add(f"{day}|{result.answer_id}")
-            row[4:] = [f"{day}|{result.answer_id}", f"{result.similarity:.4f}" if result.similarity is not None else "",
-                       template_narrative(f), json.dumps(f.numbers)]
-        writer.writerow(row)
-        rhit = match(reactive_index, user, question, vector, asked_on=day)
-        if rhit.hit:
-            intent_id, params, then = reactive[rhit.answer_id]
-            if _same_dates(intent_id, params, then, day):
-                summary.reactive_hits += 1
-            else:
-                summary.reactive_stale += 1
-    for user_id, asked_at, question in todays:
-        if question in understood:
-            intent_id, params = understood[question]
-            inside = scoped(params, users[user_id])
-            if inside is not None:
-                reactive[instance_key(intent_id, inside)] = (intent_id, inside, day)
-    return hits
+@dataclass
+class _Replay:
+    """The state a backtest carries from night to night (the log and users never change)."""
+
+    con: duckdb.DuckDBPyConnection
+    queries: SettledQueryCache
+    users: dict[str, User]
+    entities: EntityIndex
+    question_vectors: dict[str, np.ndarray]
+    phrasings: PhrasingCache
+    writer: Any
+    summary: BacktestSummary
+    cfg: ForecastConfig
+    understood: dict[str, tuple[str, dict[str, Any]]]
+    logged: dict[tuple, LoggedQuestion | None] = field(default_factory=dict)  # load_history's memo
+    reactive: dict[str, tuple[str, dict[str, Any], date]] = field(default_factory=dict)
+    read: set[str] = field(default_factory=set)
+
+    def night(self, day: date, todays: list[tuple[str, datetime, str]]) -> int:
+        """Forecast and pre-compute the night before ``day``, then serve ``day``'s questions."""
+        con, summary, users = self.con, self.summary, self.users
+        build_sales_facts(con, before=day)
+        self.queries.advance(day)
+        history = load_history(con, users, before=day, memo=self.logged)
+        signals = compute_signals(con, [u.scope for u in users.values()], day)
+        predictions = forecast_all(list(users.values()), history, signals, day, self.cfg)
+        planned = plan_instances(predictions)
+        if summary.returns is None:
+            planned = {k: p for k, p in planned.items() if p.params.get("metric") != "return_rate"}
+        facts = compute_all_facts(self.queries, planned, day)
+        summary.answers_computed += len(facts)
+        entries = [(k, f.intent_id, f.params) for k, f in sorted(facts.items())]
+        index = self.phrasings.index(entries, self.entities)
+        reactive_entries = sorted((k, i, p) for k, (i, p, _) in self.reactive.items())
+        reactive_index = self.phrasings.index(reactive_entries, self.entities)
+        hits = 0
+        for user_id, asked_at, question in todays:
+            user = users[user_id]
+            vector = self.question_vectors[question]
+            result = match(index, user, question, vector, asked_on=day)
+            summary.questions += 1
+            row = [user_id, asked_at.isoformat(), question, result.hit, "", "", "", ""]
+            if result.hit:
+                hits += 1
+                summary.hits += 1
+                f = facts[result.answer_id]
+                self.read.add(f"{day}|{result.answer_id}")
+                row[4:] = [f"{day}|{result.answer_id}",
+                           f"{result.similarity:.4f}" if result.similarity is not None else "",
+                           template_narrative(f), json.dumps(f.numbers)]
+            self.writer.writerow(row)
+            rhit = match(reactive_index, user, question, vector, asked_on=day)
+            if rhit.hit:
+                intent_id, params, then = self.reactive[rhit.answer_id]
+                if _same_dates(intent_id, params, then, day):
+                    summary.reactive_hits += 1
+                else:
+                    summary.reactive_stale += 1
+        for user_id, asked_at, question in todays:
+            if question in self.understood:
+                intent_id, params = self.understood[question]
+                inside = scoped(params, users[user_id])
+                if inside is not None:
+                    self.reactive[instance_key(intent_id, inside)] = (intent_id, inside, day)
+        return hits

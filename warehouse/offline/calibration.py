@@ -192,7 +192,7 @@ def calibrate_threshold(scores: np.ndarray, labels: np.ndarray, guard_ok: np.nda
 
 
 def calibrate(cosine: np.ndarray, alignment: np.ndarray, labels: np.ndarray, guard_ok: np.ndarray,
-              weights: Iterable[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+              *, weights: Iterable[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
               max_false_hit: float = MAX_FALSE_HIT, z: float = 0.0) -> tuple[float, float, float]:
     """Choose (alignment weight, threshold) maximising recall at ≤ ``max_false_hit`` (bounded at
     ``z``, see ``calibrate_threshold``); returns ``(weight, threshold, recall)``. Ties go to the

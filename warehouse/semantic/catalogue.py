@@ -61,6 +61,10 @@ RANK_DIMENSIONS: dict[str, tuple[str, str]] = {
     "segment": ("segment", "segments"),
     "city": ("city", "cities"),
 }
+# The dimension columns whose values a question may name (read from the data into entity_values).
+ENTITY_COLUMNS = ("region", "state", "city", "category", "sub_category", "segment", "customer_name",
+                  "product_name")
+
 FAMILIES = ("kpi", "ranking", "trend", "breakdown", "share", "movers", "drivers", "customers")
 LLM_FAMILIES_DEFAULT = ("drivers", "movers")
 

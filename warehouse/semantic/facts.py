@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.semantic.catalogue import CATALOGUE, METRICS, RANK_DIMENSIONS, Intent
+from warehouse.semantic.catalogue import CATALOGUE, ENTITY_COLUMNS, METRICS, RANK_DIMENSIONS, Intent
 from warehouse.semantic.grounding import extract_numbers
 from warehouse.semantic.periods import DateRange, comparison_range, range_label, resolve
 
@@ -320,7 +320,6 @@ def build_sales_facts(con: duckdb.DuckDBPyConnection, before: date | None = None
         SELECT o.* EXCLUDE (source_file, source_row), r.order_id IS NOT NULL AS returned
         FROM orders o LEFT JOIN (SELECT DISTINCT order_id FROM returns) r USING (order_id)
         {cutoff} ORDER BY o.order_date""", [before] if before else [])
-    from warehouse.language.understanding import ENTITY_COLUMNS
     con.execute("CREATE OR REPLACE TABLE entity_values AS " + " UNION ALL ".join(
         f"SELECT DISTINCT '{c}' AS column_name, {c} AS value FROM sales_facts WHERE {c} IS NOT NULL"
         for c in ENTITY_COLUMNS))

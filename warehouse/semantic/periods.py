@@ -161,3 +161,15 @@ def range_label(rng: DateRange) -> str:
         if months == 12 and rng.start.month == 1:
             return f"{rng.start.year}"
     return _span(rng)
+
+
+def is_month_start(d: date) -> bool:
+    """The first two working days of a month."""
+    first = d.replace(day=1)
+    working = [first + timedelta(days=i) for i in range(7) if (first + timedelta(days=i)).weekday() < 5]
+    return d in working[:2]
+
+
+def is_quarter_start(d: date) -> bool:
+    """The first two working days of a quarter."""
+    return d.month in (1, 4, 7, 10) and is_month_start(d)
