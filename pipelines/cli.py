@@ -113,7 +113,8 @@ def _prepare_model(args, paths) -> int:
 
 
 def _prepare_matcher(args, paths) -> int:
-    from warehouse.language.pair_scorer import labelled_pairs, pair_model_dir, prepare_pair_model, read_calibration
+    from warehouse.language.pair_scorer import pair_model_dir, read_calibration
+    from warehouse.offline.pair_training import labelled_pairs, prepare_pair_model
     target = pair_model_dir()
     if read_calibration(target) is not None and not args.force:
         print(f"pair model already prepared in {target} (--force rebuilds it)")
