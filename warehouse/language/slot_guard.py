@@ -19,30 +19,18 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from warehouse.language.lexicon import (MONTH_ABBREVIATIONS, MONTHS, MULTIPLICATIVE_WORDS, NUMBER_WORDS,
+                                        ORDINAL_WORDS, edit_distance)
+
 # ---------------------------------------------------------------------------------------------
 # Lexicons. Each phrase rule maps a regular expression (matched on lower-cased text) to a slot
 # value; rules run in order and consume what they match, so "at least" never counts as "least".
 # ---------------------------------------------------------------------------------------------
 
-_NUMBER_WORDS: dict[str, int] = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
-    "million": 1_000_000, "billion": 1_000_000_000, "dozen": 12, "once": 1, "twice": 2,
-    "thrice": 3,
-}
-_ORDINAL_WORDS: dict[str, int] = {
-    "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
-    "ninth": 9, "tenth": 10,
-}
+_NUMBER_WORDS = NUMBER_WORDS | MULTIPLICATIVE_WORDS
 # "one" is a pronoun after these words ("the one with", "which one") or before a clause/the end.
 _PRONOUN_ONE_BEFORE = ("the", "which", "each", "any", "every", "no", "this", "that")
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december")
-_MONTH_ABBREVIATIONS = {m[:3]: m for m in _MONTHS if m != "may"} | {"sept": "september"}
 _PERIOD_UNITS = r"(day|week|month|quarter|year|fiscal year|fy)"
 
 # Integer bounds are rewritten to strict comparisons first, so "at least 2" reads as "more than 1"
@@ -331,7 +319,7 @@ def is_typo_of(a: str, b: str) -> bool:
     if a == b or shorter < 5:
         return a == b
     allowed = 1 if shorter < 8 else 2
-    return abs(len(a) - len(b)) <= allowed and _edit_distance(a, b, allowed) <= allowed
+    return abs(len(a) - len(b)) <= allowed and edit_distance(a, b, allowed) <= allowed
 
 
 @dataclass(frozen=True)
@@ -377,7 +365,7 @@ _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
 _TENS_UNITS = re.compile(r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[- ]"
                          r"(one|two|three|four|five|six|seven|eight|nine)\b")
 _MULTIPLIED = re.compile(r"\b(\d+) (100|1000|1000000|1000000000)\b")
-_ORDINAL = re.compile(r"(?<=\bthe )(" + "|".join(_ORDINAL_WORDS) + r")\b")
+_ORDINAL = re.compile(r"(?<=\bthe )(" + "|".join(ORDINAL_WORDS) + r")\b")
 _PRONOUN_ONE = re.compile(r"\b(" + "|".join(_PRONOUN_ONE_BEFORE) + r") one\b|"
                           r"\bone(?= *(?:[.,;:?!]|$| (?:in|at|on|that|which|who|whose|where)\b))")
 _NUMBER_RANGE = re.compile(r"\b(?:from )?(\d+) to (\d+)\b")
@@ -386,7 +374,7 @@ _COMPILED_BOUNDS = tuple((re.compile(p), c, o) for p, c, o in _INTEGER_BOUNDS)
 _COMPILED_RULES = tuple((slot, value, re.compile(p)) for slot, value, p in _PHRASE_RULES)
 _COMPILED_PERIODS = tuple((re.compile(p), r) for p, r in _PERIOD_RULES)
 _KEYWORDS = frozenset(
-    set(_NUMBER_WORDS) | set(_ORDINAL_WORDS) | set(_MONTHS) | set(_METRIC_OF) | set(_COMPASS)
+    set(_NUMBER_WORDS) | set(ORDINAL_WORDS) | set(MONTHS) | set(_METRIC_OF) | set(_COMPASS)
     | _STOPWORDS | {w for _, _, p in _PHRASE_RULES for w in re.findall(r"[a-z]{2,}", p.replace(r"\b", " "))}
 )
 
@@ -405,7 +393,7 @@ def _digits_for_number_words(text: str, numbers: set[str]) -> str:
     """Write number words as digits ("two" → "2", "twenty five" → "25", "a single" → "1") and
     record ordinals ("the second highest") in ``numbers``; "one" as a pronoun is left alone."""
     def ordinal(m: re.Match[str]) -> str:
-        numbers.add(f"ordinal:{_ORDINAL_WORDS[m.group(1)]}")
+        numbers.add(f"ordinal:{ORDINAL_WORDS[m.group(1)]}")
         return " "
 
     text = _ORDINAL.sub(ordinal, text)
@@ -430,7 +418,8 @@ def _take_periods(text: str, periods: set[str]) -> str:
             periods.add(m.expand(replacement).replace(" ", "_"))
         text = pattern.sub(" ", text)
     for token in re.findall(r"[a-z]+", text):
-        month = _MONTH_ABBREVIATIONS.get(token) or (token if token in _MONTHS and token != "may" else None)
+        month = (MONTHS[MONTH_ABBREVIATIONS[token] - 1] if token in MONTH_ABBREVIATIONS
+                 else token if token in MONTHS and token != "may" else None)
         if month:
             periods.add(f"month:{month}")
     return text
@@ -466,22 +455,6 @@ def _unmentioned(entities: frozenset[str], words: frozenset[str]) -> list[str]:
     """Named values not mentioned among ``words``, typos allowed (``is_typo_of``)."""
     return sorted(e for e in entities
                   if e not in words and not any(is_typo_of(e, w) for w in words))
-
-
-def _edit_distance(a: str, b: str, cap: int) -> int:
-    """Optimal-string-alignment distance, giving up (returning cap + 1) once it exceeds ``cap``."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > cap:
-            return cap + 1
-        previous2, previous = previous, current
-    return previous[-1]
 
 
 def _capitalised_words(text: str) -> set[str]:

@@ -15,9 +15,10 @@ from functools import lru_cache
 from datetime import date
 from typing import Any
 
+from warehouse.language.lexicon import (COUNT_WORDS, MAX_QUESTION_CHARS, MONTH_ABBREVIATIONS, MONTHS, WEEKDAY_ABBREVIATIONS,
+                                        WEEKDAYS, edit_distance)
 from warehouse.semantic.catalogue import CATALOGUE, ENTITY_COLUMNS, METRICS, RANK_DIMENSIONS, instance_key
 
-MAX_QUESTION_CHARS = 500
 
 _PERIOD_PATTERNS: list[tuple[str, str]] = [
     (r"\b(yesterday|yday|yest|ystd|last day|previous day)\b", "yesterday"),
@@ -39,12 +40,6 @@ _PERIOD_PATTERNS: list[tuple[str, str]] = [
 _UNSUPPORTED_PERIOD = (r"\b((week|month|quarter|year|day) before last|(two|three|four|2|3|4) (days|weeks|months|"
                        r"quarters|years) ago|next (day|week|month|quarter|year)|tomorrow|today|this morning|"
                        r"(fiscal|financial) (year|quarter)|fy ?\d{2,4}|h[12]|half year|first half|second half)\b")
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WEEKDAY_FORMS = {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-           "october", "november", "december")
-_MONTH_FORMS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
-                "oct": 10, "nov": 11, "dec": 12}
 _YOY = (r"\b(same (period|time|week|month|quarter|day) (last|a|the previous|previous|prior) year|year over year|"
         r"same (period|time|week|month|quarter|day) ly|"
         r"year on year|yoy|y/y|vs\.? (the )?(last|previous|prior) year|versus (the )?(last|previous|prior) year|"
@@ -75,8 +70,6 @@ _FAMILY_CUES: list[tuple[str, str]] = [
 ]
 _TOP = r"\b(top|best|highest|most|largest|biggest|leading|strongest|greatest|max|maximum)\b"
 _BOTTOM = r"\b(bottom|worst|lowest|least|smallest|weakest|poorest|min|minimum|fewest)\b"
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                 "nine": 9, "ten": 10, "twenty": 20, "fifteen": 15, "twelve": 12}
 _DIMENSION_WORDS: dict[str, tuple[str, ...]] = {
     "product": ("product", "products", "item", "items", "sku", "skus"),
     "customer": ("customer", "customers", "client", "clients", "account", "accounts", "buyers"),
@@ -184,7 +177,7 @@ def _keyword_vocabulary() -> frozenset[str]:
     words.update(re.findall(r"[a-z]{4,}", _TOP + _BOTTOM + _YOY + _PREV))
     words.update({"yesterday", "quarter", "month", "week", "year", "revenue", "margin", "returning",
                   "performing", "breakdown", "trended", "trending", "trends"})
-    words.update(_WEEKDAYS + _MONTHS)
+    words.update(WEEKDAYS + MONTHS)
     return frozenset(w for w in words if len(w) >= 4)
 
 
@@ -208,30 +201,13 @@ def _word_meanings() -> dict[str, frozenset[str]]:
 _MEANINGS = _word_meanings()
 
 
-def _edit_distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein distance (adjacent swaps count 1), stopping early past ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2, prev = None, list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, start=1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return prev[-1]
-
-
 def _closest(word: str, vocabulary: frozenset[str]) -> str | None:
     limit = 1 if len(word) <= 6 else 2
     best, best_d, tied = None, limit + 1, []
     for known in vocabulary:
         if known[0] != word[0] and len(word) <= 5:
             continue
-        d = _edit_distance(word, known, limit)
+        d = edit_distance(word, known, limit)
         if d < best_d:
             best, best_d, tied = known, d, [known]
         elif d == best_d and best is not None:
@@ -311,9 +287,9 @@ def _named_period(text: str, asked_on: date | None, compare: str = "none") -> st
     as what it is compared with ("October vs September")."""
     tokens: set[str] = set()
     words = text.split()
-    weekdays = [i for i, w in enumerate(words) if w in _WEEKDAYS or w in _WEEKDAY_FORMS]
+    weekdays = [i for i, w in enumerate(words) if w in WEEKDAYS or w in WEEKDAY_ABBREVIATIONS]
     for i in weekdays:
-        day = _WEEKDAYS.index(words[i]) if words[i] in _WEEKDAYS else _WEEKDAY_FORMS[words[i]]
+        day = WEEKDAYS.index(words[i]) if words[i] in WEEKDAYS else WEEKDAY_ABBREVIATIONS[words[i]]
         if asked_on is None:
             return "unknown"
         if i > 0 and words[i - 1] == "since" and day == 0 and asked_on.weekday() > 0:
@@ -322,7 +298,7 @@ def _named_period(text: str, asked_on: date | None, compare: str = "none") -> st
             tokens.add("yesterday")
         else:
             return "unknown"
-    month_names = "|".join(_MONTHS + tuple(_MONTH_FORMS))
+    month_names = "|".join(MONTHS + tuple(MONTH_ABBREVIATIONS))
     for m in re.finditer(rf"(?:\b(in|for|during|of|from)\s+)?\b({month_names})\b(?:\s+(20\d\d))?", text):
         name, year = m.group(2), m.group(3)
         if name == "may" and not (m.group(1) or year) and (
@@ -332,7 +308,7 @@ def _named_period(text: str, asked_on: date | None, compare: str = "none") -> st
             continue          # "may" the verb, not the month
         if name == "mar" and not (m.group(1) or year) and re.search(r"\bmar\b\s+(the|our|my)\b", text):
             continue
-        month = _MONTHS.index(name) + 1 if name in _MONTHS else _MONTH_FORMS[name]
+        month = MONTHS.index(name) + 1 if name in MONTHS else MONTH_ABBREVIATIONS[name]
         if asked_on is None:
             return "unknown"
         if re.search(rf"\b\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{name}\b|\b{name}\s+\d{{1,2}}(st|nd|rd|th)?\b(?!\d)", text) \
@@ -384,8 +360,8 @@ def _named_period(text: str, asked_on: date | None, compare: str = "none") -> st
 
 def _find_n(text: str) -> int | None:
     match = re.search(r"\b(?:top|bottom|best|worst|highest|lowest|leading|first)\s+(\d{1,2}|" +
-                      "|".join(_NUMBER_WORDS) + r")\b", text) or \
-        re.search(r"\b(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?:(?:best|worst|top|bottom|biggest|largest|"
+                      "|".join(COUNT_WORDS) + r")\b", text) or \
+        re.search(r"\b(\d{1,2}|" + "|".join(COUNT_WORDS) + r")\s+(?:(?:best|worst|top|bottom|biggest|largest|"
                   r"highest|lowest|smallest|leading|poorest|weakest|strongest|greatest|performing|selling|"
                   r"most|least|profitable|valuable|grossing|earning)\s+){0,3}(?:products?|customers?|states?|"
                   r"sub categories|sub category|subcategories|items?|clients?|accounts?|product lines?|skus?)\b",
@@ -393,7 +369,7 @@ def _find_n(text: str) -> int | None:
     if not match:
         return None
     token = match.group(1)
-    return int(token) if token.isdigit() else _NUMBER_WORDS[token]
+    return int(token) if token.isdigit() else COUNT_WORDS[token]
 
 
 _SCOPE_WORDS = r"\b(my|our|this) (region|territory|area|patch|category|segment|team|state)\b"
@@ -437,7 +413,7 @@ def _slot_text(text: str, found: list[tuple[str, str, int]]) -> str:
 def _stray_number(text: str) -> bool:
     """Whether ``text`` holds a count that is not part of a period ("last 30 days", "Q3", "2022")."""
     rest = re.sub(r"\b(\d{1,2}|seven|thirty|twelve) (days|weeks|months)\b|\b20\d\d\b|\bq[1-4]\b", " ", text)
-    words = "|".join(w for w in _NUMBER_WORDS if w != "one")
+    words = "|".join(w for w in COUNT_WORDS if w != "one")
     return re.search(rf"\b(\d{{1,2}}|{words})\b", rest) is not None
 
 
