@@ -52,3 +52,13 @@ def edit_distance(a: str, b: str, limit: int) -> int:
             return limit + 1
         previous2, previous = previous, current
     return previous[-1]
+
+
+def is_typo_of(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are the same word up to a typo: one edit (insertion, deletion,
+    substitution or swap of neighbours) for words of 5–7 letters, two for longer ones."""
+    shorter = min(len(a), len(b))
+    if a == b or shorter < 5:
+        return a == b
+    allowed = 1 if shorter < 8 else 2
+    return abs(len(a) - len(b)) <= allowed and edit_distance(a, b, allowed) <= allowed

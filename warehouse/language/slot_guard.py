@@ -20,7 +20,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from warehouse.language.lexicon import (MONTH_ABBREVIATIONS, MONTHS, MULTIPLICATIVE_WORDS, NUMBER_WORDS,
-                                        ORDINAL_WORDS, edit_distance)
+                                        ORDINAL_WORDS, is_typo_of)
 
 # ---------------------------------------------------------------------------------------------
 # Lexicons. Each phrase rule maps a regular expression (matched on lower-cased text) to a slot
@@ -310,16 +310,6 @@ def combine(*guards: Guard) -> Guard:
         reasons = [r for g in guards for r in g(q1, q2).reasons]
         return GuardVerdict(same=not reasons, reasons=reasons)
     return combined
-
-
-def is_typo_of(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` are the same word up to a typo: one edit (insertion, deletion,
-    substitution or swap of neighbours) for words of 5–7 letters, two for longer ones."""
-    shorter = min(len(a), len(b))
-    if a == b or shorter < 5:
-        return a == b
-    allowed = 1 if shorter < 8 else 2
-    return abs(len(a) - len(b)) <= allowed and edit_distance(a, b, allowed) <= allowed
 
 
 @dataclass(frozen=True)
