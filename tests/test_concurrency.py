@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from warehouse.storage.paths import REPO_ROOT, offpeak_paths
-from warehouse.demo.orders import generate_orders, generate_users, write_orders
+from warehouse.demo.orders import generate_orders, write_orders
+from warehouse.demo.users import generate_users
 from warehouse.storage.events import Event, append_events, ingest_spool
 from warehouse.storage.serving import briefing_for, savings_by_night
 from warehouse.demo.simulator import simulate_question_log, write_question_log

@@ -13,9 +13,10 @@ import pytest
 from warehouse.storage.canonical import CANONICAL_COLUMNS
 from warehouse.storage.paths import offpeak_paths
 from warehouse.demo.orders import (
-    GEOGRAPHY, SUB_CATEGORIES, generate_orders, generate_users, last_month_window,
+    GEOGRAPHY, SUB_CATEGORIES, generate_orders, last_month_window,
     last_week_window, planted_anomalies, write_orders,
 )
+from warehouse.demo.users import generate_users
 from warehouse.storage.ingest import IngestReport, ingest_drop_folder
 from warehouse.storage.schema import migrate
 from warehouse.storage.users import ROLES, parse_users, users_to_csv

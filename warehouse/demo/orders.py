@@ -20,7 +20,6 @@ import pyarrow.parquet as pq
 
 from warehouse.storage.canonical import CANONICAL_COLUMNS
 from warehouse.storage.paths import OffpeakPaths
-from warehouse.storage.users import Scope, User
 
 # region -> state -> (relative weight, cities)
 GEOGRAPHY: dict[str, dict[str, tuple[float, tuple[str, ...]]]] = {
@@ -217,21 +216,22 @@ def generate_orders(n_lines: int, end_date: date, years: float = 3, seed: int = 
     return _assemble(order_of_line, orders, customers, products, lines)
 
 
-def _states() -> pd.DataFrame:
+def state_table() -> pd.DataFrame:
     """One row per state: region, state, weight, cities."""
     rows = [(region, state, weight, cities)
             for region, states in GEOGRAPHY.items() for state, (weight, cities) in states.items()]
     return pd.DataFrame(rows, columns=["region", "state", "weight", "cities"])
 
 
-def _person_names(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+def person_names(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` synthetic (first, last) names; unique while n is below the number of combinations."""
     combos = len(_FIRST_NAMES) * len(_LAST_NAMES)
     picks = rng.permutation(combos)[np.arange(n) % combos]
     return np.array(_FIRST_NAMES)[picks // len(_LAST_NAMES)], np.array(_LAST_NAMES)[picks % len(_LAST_NAMES)]
 
 
-def _full_names(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+def full_names(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """"First Last" for each pair."""
     return np.char.add(np.char.add(first, " "), last)
 
 
@@ -261,9 +261,9 @@ def _products(rng: np.random.Generator) -> pd.DataFrame:
 
 def _customers(rng: np.random.Generator, n_customers: int) -> pd.DataFrame:
     """Customers with a home state/city, a segment, a sales rep and an ordering frequency."""
-    states = _states()
+    states = state_table()
     state_index = rng.choice(len(states), n_customers, p=(states.weight / states.weight.sum()).to_numpy())
-    first, last = _person_names(rng, n_customers)
+    first, last = person_names(rng, n_customers)
     initials = np.array([f"{a[0]}{b[0]}-" for a, b in zip(first, last)])
     n_cities = states.cities.map(len).to_numpy()
     city_offset = np.concatenate([[0], np.cumsum(n_cities)[:-1]])
@@ -272,10 +272,10 @@ def _customers(rng: np.random.Generator, n_customers: int) -> pd.DataFrame:
     reps_per_state = np.maximum(1, np.ceil(states.weight.to_numpy() / 2)).astype(int)
     rep_offset = np.concatenate([[0], np.cumsum(reps_per_state)[:-1]])
     rep_index = rep_offset[state_index] + (rng.random(n_customers) * reps_per_state[state_index]).astype(int)
-    rep_names = _full_names(*_person_names(rng, int(reps_per_state.sum())))
+    rep_names = full_names(*person_names(rng, int(reps_per_state.sum())))
     return pd.DataFrame({
         "customer_id": np.char.add(initials, (10_000 + np.arange(n_customers)).astype(str)),
-        "customer_name": _full_names(first, last),
+        "customer_name": full_names(first, last),
         "segment": rng.choice(len(SEGMENTS), n_customers, p=SEGMENT_SHARES),
         "state_index": state_index,
         "region_index": np.array([REGIONS.index(r) for r in states.region])[state_index],
@@ -486,37 +486,3 @@ def _write_returns(frame: pd.DataFrame, path: Path, end_date: date, seed: int) -
         orders, int(len(orders) * 0.05), replace=False)) if len(orders) else orders
     pd.DataFrame({"order_id": returned}).to_csv(path, index=False)
     return path
-
-
-def generate_users(n_users: int, seed: int = 7) -> list[User]:
-    """A deterministic users directory of ``n_users`` people (ids u001...).
-
-    One VP per ~50 users (at least one), the four regional managers, an admin and a data
-    engineer, the three category managers, then segment leads (~30%) and sales reps; with
-    ``n_users=5``: one VP and four regional managers.
-    """
-    if n_users < 1:
-        raise ValueError("n_users must be at least 1")
-    rng = np.random.default_rng([seed, 3])
-    plan = _role_plan(rng, n_users)
-    first, last = _person_names(rng, n_users)
-    width = max(3, len(str(n_users)))
-    return [User(f"u{i + 1:0{width}d}", str(name), role, Scope.parse(scope))
-            for i, (name, (role, scope)) in enumerate(zip(_full_names(first, last), plan))]
-
-
-def _role_plan(rng: np.random.Generator, n_users: int) -> list[tuple[str, str]]:
-    """(role, scope text) for each user, in directory order."""
-    plan = [("vp_sales", "*")] * max(1, n_users // 50)
-    plan += [("regional_manager", f"region={r}") for r in REGIONS]
-    plan += [("admin", "*"), ("data_engineer", "*")]
-    plan += [("category_manager", f"category={c}") for c in CATEGORIES]
-    plan = plan[:n_users]
-    rest = n_users - len(plan)
-    leads = [(r, s) for r in REGIONS for s in SEGMENTS]
-    n_leads = round(rest * 0.3)
-    plan += [("segment_lead", "region={};segment={}".format(*leads[i % len(leads)])) for i in range(n_leads)]
-    states = _states()
-    picks = rng.choice(len(states), rest - n_leads, p=(states.weight / states.weight.sum()).to_numpy())
-    plan += [("sales_rep", f"region={states.region[k]};state={states.state[k]}") for k in picks]
-    return plan

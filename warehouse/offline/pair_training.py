@@ -133,7 +133,8 @@ def _fine_tune_bi_encoder(train: pd.DataFrame, settings: dict, say: Say) -> Any:
         return total
 
     model.train()
-    _train(model.parameters(), train, loss, float(settings["bi_learning_rate"]), settings, say, "bi-encoder")
+    _train(model.parameters(), train, loss, float(settings["bi_learning_rate"]), settings=settings, say=say,
+           label="bi-encoder")
     return model.eval()
 
 
@@ -163,13 +164,14 @@ def _fine_tune_cross_encoder(train: pd.DataFrame, settings: dict, say: Say) -> C
             cross.logits(first, second), torch.tensor(batch["label"].to_numpy(), dtype=torch.float32))
 
     model.train()
-    _train(model.parameters(), train, loss, float(settings["cross_learning_rate"]), settings, say, "cross-encoder")
+    _train(model.parameters(), train, loss, float(settings["cross_learning_rate"]), settings=settings, say=say,
+           label="cross-encoder")
     model.eval()
     return cross
 
 
 def _train(parameters: Iterable[Any], train: pd.DataFrame, loss: Callable[[pd.DataFrame], Any],
-           learning_rate: float, settings: dict, say: Say, label: str) -> None:
+           learning_rate: float, *, settings: dict, say: Say, label: str) -> None:
     """AdamW with linear warm-up and decay over shuffled batches of ``train``; progress every 25 steps."""
     import torch
 
