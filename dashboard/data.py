@@ -23,7 +23,9 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from dashboard.components import md_escape
 from warehouse.storage import serving
+from warehouse.storage.contract import SnapshotContractError, SnapshotMeta
 from warehouse.storage.paths import OffpeakPaths, offpeak_paths
 from warehouse.storage.events import Event, append_events
 from warehouse.storage.snapshot import current_snapshot, open_snapshot
@@ -67,10 +69,19 @@ def _reading(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def info(path: str) -> serving.SnapshotInfo:
-    """The snapshot's night, as-of date, freshness and next window."""
+def _info(path: str) -> SnapshotMeta:
     with _reading(path) as con:
         return serving.snapshot_info(con)
+
+
+def info(path: str) -> SnapshotMeta:
+    """The snapshot's night, as-of date, freshness and next window (its contract's meta record);
+    a snapshot whose meta breaks the contract stops the page with one line saying why."""
+    try:
+        return _info(path)
+    except SnapshotContractError as exc:
+        st.error(md_escape(f"The published snapshot cannot be read: {exc}"), icon=":material/error:")
+        st.stop()
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)

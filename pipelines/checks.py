@@ -1,5 +1,5 @@
 """Blocking asset checks: nothing is published whose numbers are not in its facts, every user
-gets a briefing, and the published snapshot is complete."""
+gets a briefing, and the published snapshot is complete and follows its contract."""
 
 
 import json
@@ -11,7 +11,9 @@ from pipelines.assets.publishing import snapshot
 from pipelines.partitions import night_of
 from pipelines.resources.warehouse import WarehouseResource
 from warehouse.semantic.grounding import check_grounding
-from warehouse.storage.snapshot import current_snapshot, open_snapshot, snapshot_meta
+from warehouse.storage.contract import SnapshotContractError, table_problems
+from warehouse.storage.serving import snapshot_info
+from warehouse.storage.snapshot import current_snapshot, open_snapshot
 from warehouse.storage.users import load_users
 
 
@@ -45,7 +47,8 @@ def every_user_has_a_briefing(context: AssetCheckExecutionContext, warehouse: Wa
 
 @asset_check(asset=snapshot, blocking=True)
 def snapshot_is_complete(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
-    """CURRENT points at this night's snapshot and it holds every answer, card and user."""
+    """CURRENT points at this night's snapshot, its tables and meta follow the snapshot contract,
+    and it holds every answer, card and user."""
     night = night_of(context.partition_key)
     paths = warehouse.paths
     path = current_snapshot(paths.snapshots_dir)
@@ -57,10 +60,16 @@ def snapshot_is_complete(context: AssetCheckExecutionContext, warehouse: Warehou
         want["users"] = con.execute("SELECT count(*) FROM users").fetchall()[0][0]
     snap = open_snapshot(path)
     try:
+        problems = table_problems(snap)
         have = {t: snap.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in want}
-        meta_night = snapshot_meta(snap).get("night")
+        try:
+            meta_night = str(snapshot_info(snap).night)
+        except SnapshotContractError as exc:
+            problems.append(str(exc))
+            meta_night = "unreadable"
     finally:
         snap.close()
-    passed = have == want and meta_night == night.isoformat()
+    passed = have == want and meta_night == night.isoformat() and not problems
     return AssetCheckResult(passed=passed, metadata={"snapshot": path.name, "expected": json.dumps(want),
-                                                     "found": json.dumps(have), "night": str(meta_night)})
+                                                     "found": json.dumps(have), "night": meta_night,
+                                                     "contract_problems": json.dumps(problems)})

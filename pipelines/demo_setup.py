@@ -7,13 +7,12 @@ import time
 from datetime import date, timedelta
 from typing import Callable
 
-
-
 from pipelines.nightly import run_night
 from pipelines.resources.build import build_resources
-from pipelines.resources.llm import AnswerWriterResource
+from pipelines.resources.llm import AnswerWriterResource, VllmEngineResource
 from warehouse.storage.paths import OffpeakPaths
-from warehouse.demo.orders import generate_orders, generate_users, write_orders
+from warehouse.demo.orders import generate_orders, write_orders
+from warehouse.demo.users import generate_users
 from warehouse.demo.simulator import simulate_question_log, write_question_log
 from warehouse.storage.users import users_to_csv
 
@@ -46,7 +45,7 @@ def _llm_writer(paths: OffpeakPaths, llm: str, say: Callable[[str], None]) -> An
         return None
     from pipelines.llm_models import prepare_model_command
     model_dir = prepare_model_command(paths.home)
-    return AnswerWriterResource(llm_backend="vllm", tier1_model_dir=str(model_dir))
+    return AnswerWriterResource(llm=VllmEngineResource(tier1_model_dir=str(model_dir)))
 
 
 def run_demo(paths: OffpeakPaths, users: int, lines: int, nights: int, llm: str = "auto",
@@ -62,6 +61,3 @@ def run_demo(paths: OffpeakPaths, users: int, lines: int, nights: int, llm: str 
         overrides = {"answer_writer": writer} if (i == 1 and writer is not None) else {}
         ok = run_night(night, paths, build_resources(str(paths.home), **overrides), say=say) and ok
     return ok
-
-
-

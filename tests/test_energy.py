@@ -1,15 +1,17 @@
-"""The energy meter: NVML at the pynvml function boundary, RAPL on a fake sysfs tree, the estimate."""
+"""The energy meter: NVML at the pynvml function boundary, RAPL on a fake sysfs tree, the estimate
+(on the real process clock, or on a scripted ``CpuClock`` passed in), and too-short windows."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pynvml
 import pytest
 
-from pipelines.resources import energy
-from pipelines.resources.energy import EnergyMeterResource, measure_energy
+from pipelines.resources.energy import (PROCESS_CPU_CLOCK, TOO_SHORT, CpuClock, EnergyMeterResource,
+                                       measure_energy)
 
 
 class FakeGpus:
@@ -118,14 +120,44 @@ def test_unreadable_rapl_falls_back_to_estimate(tmp_path):
     assert reading.method == "estimate"
 
 
-def test_estimate_is_cpu_seconds_times_watts_plus_idle(monkeypatch):
-    cpu = iter([100.0, 102.5])
-    monkeypatch.setattr(energy, "_process_cpu_seconds", lambda: next(cpu))
-    with measure_energy("est", prefer="estimate", cpu_watts=12.0, idle_watts=2.0) as reading:
+def test_estimate_is_cpu_seconds_times_watts_plus_idle():
+    cpu = CpuClock(iter([100.0, 102.5]).__next__, resolution=1e-9)
+    with measure_energy("est", prefer="estimate", cpu_watts=12.0, idle_watts=2.0,
+                        cpu_clock=cpu) as reading:
         pass
-    assert reading.method == "estimate"
+    assert reading.method == "estimate" and not reading.too_short
     assert reading.joules == pytest.approx(2.5 * 12.0 + 2.0 * reading.seconds)
     assert "2.500 CPU-s" in reading.detail and "12 W per busy core" in reading.detail
+
+
+def test_the_process_clock_sees_a_step_of_a_few_milliseconds():
+    """os.times() counts 10 ms ticks: a short step read 0 J. The process CPU clock does not."""
+    assert PROCESS_CPU_CLOCK.resolution <= 1e-6
+    with measure_energy("short step", prefer="estimate") as reading:
+        sum(i * i for i in range(2_000))  # well under a millisecond of CPU
+    assert reading.joules > 0 and not reading.too_short
+    assert "CPU-s" in reading.detail and TOO_SHORT not in reading.detail
+
+
+def test_a_window_below_the_clock_resolution_says_so_instead_of_reading_zero():
+    frozen = CpuClock(lambda: 41.0, resolution=0.01)  # a coarse clock that did not tick
+    with measure_energy("instant", prefer="estimate", cpu_clock=frozen) as reading:
+        pass
+    assert reading.method == "estimate" and reading.too_short and reading.joules == 0
+    assert reading.detail.startswith(f"estimate: {TOO_SHORT}: no CPU time read")
+    assert "resolution (0.01 s)" in reading.detail
+    with measure_energy("instant", prefer="estimate", idle_watts=3.0, cpu_clock=frozen,
+                        wall_clock=iter([0.0, 0.5]).__next__) as idle:
+        pass
+    assert idle.too_short and idle.seconds == 0.5 and idle.joules == pytest.approx(1.5)
+
+
+def test_rapl_counters_that_did_not_tick_say_so(tmp_path):
+    _rapl_zone(tmp_path, "intel-rapl:0", 1_000_000, 262_143_328_850)
+    with measure_energy("cpu", prefer="rapl", rapl_root=tmp_path) as reading:
+        pass
+    assert reading.method == "rapl" and reading.too_short and reading.joules == 0
+    assert TOO_SHORT in reading.detail
 
 
 def test_reading_is_filled_even_when_the_block_raises():
@@ -141,10 +173,14 @@ def test_unknown_preference_is_refused():
             pass
 
 
-def test_resource_passes_its_config(monkeypatch):
-    cpu = iter([0.0, 1.0])
-    monkeypatch.setattr(energy, "_process_cpu_seconds", lambda: next(cpu))
-    meter = EnergyMeterResource(cpu_watts_per_core=7.0, prefer="estimate")
-    with meter.measure("asset") as reading:
+def test_resource_passes_its_config():
+    meter = EnergyMeterResource(cpu_watts_per_core=7.0, prefer="estimate", idle_watts=0.5).meter()
+    assert (meter.cpu_watts, meter.prefer, meter.idle_watts) == (7.0, "estimate", 0.5)
+    one_cpu_second = CpuClock(iter([0.0, 1.0]).__next__, resolution=1e-9)
+    with replace(meter, idle_watts=0.0, cpu_clock=one_cpu_second).measure("asset") as reading:
         pass
     assert reading.label == "asset" and reading.joules == pytest.approx(7.0)
+    with EnergyMeterResource(cpu_watts_per_core=7.0, prefer="estimate").measure("asset") as real:
+        sum(i * i for i in range(20_000))
+    assert real.label == "asset" and real.method == "estimate" and real.joules > 0
+    assert "7 W per busy core" in real.detail

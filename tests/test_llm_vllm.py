@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.llm_models import (SMOLLM2_DIRNAME, build_tiny_llama, is_complete,
-                                  prepare_model_command, prepare_smollm2)
+from pipelines.llm_models import (SMOLLM2_DIRNAME, is_complete, prepare_model_command,
+                                  prepare_smollm2)
 from pipelines.resources.energy import METHODS
-from pipelines.resources.llm import AnswerWriterResource
-from warehouse.night.answer_types import example_requests
+from pipelines.resources.llm import AnswerWriterResource, VllmEngine, VllmEngineResource
+from tests.llm_fixtures import build_tiny_llama, example_requests
 from warehouse.semantic.grounding import check_grounding
 
 FAMILIES = ("kpi", "drivers", "ranking", "movers", "trend")
@@ -33,14 +33,16 @@ def tiny_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_writer(tiny_model) -> AnswerWriterResource:
     """One writer (and so one vllm.LLM) for all tiny-model tests."""
-    return AnswerWriterResource(llm_backend="vllm", tier1_model_dir=str(tiny_model),
-                                max_tokens=24, max_model_len=2048, max_num_seqs=16)
+    return AnswerWriterResource(llm=VllmEngineResource(
+        tier1_model_dir=str(tiny_model), max_tokens=24, max_model_len=2048, max_num_seqs=16))
 
 
 @pytest.fixture
 def chat_calls(tiny_writer, monkeypatch) -> list[int]:
     """The number of conversations in each ``vllm.LLM.chat`` call made during the test."""
-    llm = tiny_writer.engine(1).llm
+    engine = tiny_writer.engine(1)
+    assert isinstance(engine, VllmEngine)
+    llm = engine.llm
     calls: list[int] = []
     real_chat = llm.chat
 
@@ -119,7 +121,7 @@ def test_a_night_on_smollm2_reports_how_many_narratives_passed_the_guard(tmp_pat
     models_dir = Path(os.environ.get("OFFPEAK_MODELS_DIR") or tmp_path)
     model = prepare_smollm2(models_dir)
     assert is_complete(model)
-    writer = AnswerWriterResource(llm_backend="vllm", tier1_model_dir=str(model))
+    writer = AnswerWriterResource(llm=VllmEngineResource(tier1_model_dir=str(model)))
     requests = example_requests(8, families=("drivers", "movers", "summary"))
 
     report = writer.write_answers(requests)

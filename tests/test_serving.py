@@ -10,6 +10,7 @@ import pytest
 from tests.snapshot_factory import (DAGSTER_URL, LIVE_JOULES_PER_ANSWER, NIGHTS_OF_HISTORY,
                                     build_snapshot)
 from warehouse.storage import serving
+from warehouse.storage.contract import SnapshotMeta
 from warehouse.storage.snapshot import open_snapshot
 from warehouse.storage.users import Scope
 
@@ -40,6 +41,9 @@ def test_snapshot_info_reads_meta(con, factory):
     assert info.next_window_start.hour == 1 and info.next_window_end.hour == 4
     assert "cheapest" in info.next_window_reason
     assert info.published_at is not None
+    assert isinstance(info, SnapshotMeta) and info.next_window_timezone == "UTC"
+    assert info.next_window_start.utcoffset() == timedelta(0) and info.published_at.utcoffset() is not None
+    assert info.published_at < info.next_window_start <= info.published_at + timedelta(days=1)
 
 
 def test_freshness_counts_days_behind_and_data_lag(con, factory):

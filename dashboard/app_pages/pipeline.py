@@ -19,14 +19,13 @@ status.metric("Last run", last["status"] if last is not None else "none", border
               help=f"run {last['run_id']}" if last is not None else None)
 through.metric("Data through", format_day(night.data_through), border=True,
                help=f"briefing as of {format_day(night.as_of)}")
-window.metric("Next window", f"{night.next_window_start:%a %H:%M}" if night.next_window_start else "not scheduled",
-              border=True)
+start, end = night.next_window_start, night.next_window_end
+window.metric("Next window", f"{start:%a %H:%M} {start:%Z}", border=True,
+              help=f"{start:%a %d %b %Y %H:%M}–{end:%H:%M} {md_escape(night.next_window_timezone)}")
 if fresh.stale:
     st.warning(f"The published snapshot is {fresh.days_behind} day(s) old.", icon=":material/schedule:")
-if night.next_window_start:
-    end = f"–{night.next_window_end:%H:%M}" if night.next_window_end else ""
-    st.markdown(f"**Next scheduled window:** {night.next_window_start:%a %d %b %H:%M}{end}. "
-                f"Why: {md_escape(night.next_window_reason or 'no reason recorded')}")
+st.markdown(f"**Next scheduled window:** {start:%a %d %b %H:%M}–{end:%H:%M} "
+            f"{md_escape(night.next_window_timezone)}. Why: {md_escape(night.next_window_reason)}")
 if night.dagster_url and night.dagster_url.startswith(("http://", "https://")):
     st.link_button("Open the Dagster UI", night.dagster_url, icon=":material/open_in_new:")
     st.caption(f"Dagster UI: {md_escape(night.dagster_url)}")

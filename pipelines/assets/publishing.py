@@ -3,7 +3,7 @@
 
 import json
 import os
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 from dagster import AssetDep, AssetExecutionContext, MaterializeResult, TimeWindowPartitionMapping, asset
@@ -15,9 +15,10 @@ from pipelines.resources.embedder import EmbedderResource
 from pipelines.resources.energy import EnergyMeterResource
 from pipelines.resources.warehouse import WRITER_POOL, WarehouseResource
 from pipelines.runs import recorded
-from pipelines.window import WindowConfig, choose_window
+from pipelines.window import Window, WindowConfig, choose_window
 from warehouse.semantic.catalogue import CATALOGUE, phrase
 from warehouse.night.savings import Tariff, compute_savings, store_savings
+from warehouse.storage.contract import SnapshotMeta, next_window
 from warehouse.storage.schema import replace_night_rows
 from warehouse.storage.snapshot import publish_snapshot
 
@@ -68,11 +69,21 @@ def snapshot(context: AssetExecutionContext, warehouse: WarehouseResource, energ
         replace_night_rows(con, "answer_phrasings", night, frame)
         data_through = con.execute("SELECT max(order_date) FROM sales_facts WHERE order_date < ?",
                                    [morning_after(night)]).fetchall()[0][0]
-        path = publish_snapshot(con, paths.snapshots_dir, night, {
-            "as_of": morning_after(night).isoformat(), "data_through": str(data_through),
-            "run_id": context.run.run_id, "embedding_model": embedder.model_name,
-            "next_window_start": f"{window.start_hour:02d}:00", "next_window_end": f"{window.end_hour:02d}:00",
-            "next_window_timezone": window.timezone, "next_window_reason": window.reason,
-            "dagster_url": os.environ.get("OFFPEAK_DAGSTER_URL", "http://127.0.0.1:3000")})
-        step.counts.update(answers=len(rows), phrasings=len(texts), snapshot=path.name)
+        meta = _meta(context, night, data_through, window, embedder.model_name)
+        path = publish_snapshot(con, paths.snapshots_dir, meta)
+        step.counts.update(answers=len(rows), phrasings=len(texts), snapshot=path.name,
+                           next_window_start=meta.next_window_start.isoformat())
     return step.result()
+
+
+def _meta(context: AssetExecutionContext, night: date, data_through: date | None, window: Window,
+          embedding_model: str) -> SnapshotMeta:
+    """The snapshot's meta record: published now, the next window the first one after now."""
+    published_at = datetime.now().astimezone()
+    start, end = next_window(start_hour=window.start_hour, end_hour=window.end_hour,
+                             timezone=window.timezone, after=published_at)
+    return SnapshotMeta(
+        night=night, as_of=morning_after(night), data_through=data_through, published_at=published_at,
+        run_id=context.run.run_id, embedding_model=embedding_model, next_window_start=start,
+        next_window_end=end, next_window_timezone=window.timezone, next_window_reason=window.reason,
+        dagster_url=os.environ.get("OFFPEAK_DAGSTER_URL", "http://127.0.0.1:3000"))

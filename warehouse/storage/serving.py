@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from warehouse.storage.snapshot import snapshot_meta
+from warehouse.storage.contract import META_TABLE, SnapshotMeta
 from warehouse.storage.users import Scope, User
 
 JOULES_PER_WH = 3600.0
@@ -30,21 +30,6 @@ _IN_SCOPE = f"list_has_all({_SCOPE_PARTS}, $scope::VARCHAR[])"
 _CARD_COLUMNS = """a.answer_id, a.question_text, a.headline, a.narrative, a.key_label, a.key_value,
     a.previous_value, a.delta, a.delta_pct, a.direction, a.unit, a.chart_kind, a.chart_data,
     a.scope_key, a.tier, a.model, a.joules, a.energy_method"""
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """What the snapshot says about itself (its ``meta`` table)."""
-
-    night: date
-    as_of: date | None
-    data_through: date | None
-    published_at: datetime | None
-    run_id: str | None
-    next_window_start: datetime | None
-    next_window_end: datetime | None
-    next_window_reason: str | None
-    dagster_url: str | None
 
 
 @dataclass(frozen=True)
@@ -104,21 +89,6 @@ def _scope_parts(scope: Scope) -> list[str]:
     return [f"{column}={value}" for column, value in scope.filters]
 
 
-def _as_date(value: object) -> date | None:
-    if not value:
-        return None
-    return date.fromisoformat(str(value)[:10])
-
-
-def _as_datetime(value: object) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
 def _json_list(text: str | None) -> list[Any]:
     """Decode a JSON list column; anything else (NULL, malformed) reads as an empty list."""
     if not text:
@@ -150,20 +120,10 @@ def _card(row: dict[str, Any]) -> AnswerCard:
                          "narrative": row["narrative"] or ""})
 
 
-def snapshot_info(con: duckdb.DuckDBPyConnection) -> SnapshotInfo:
-    """The snapshot's night, the morning it serves, how fresh its data is, and the next window."""
-    meta = snapshot_meta(con)
-    return SnapshotInfo(
-        night=_as_date(meta["night"]),
-        as_of=_as_date(meta.get("as_of")),
-        data_through=_as_date(meta.get("data_through")),
-        published_at=_as_datetime(meta.get("published_at")),
-        run_id=meta.get("run_id"),
-        next_window_start=_as_datetime(meta.get("next_window_start")),
-        next_window_end=_as_datetime(meta.get("next_window_end")),
-        next_window_reason=meta.get("next_window_reason"),
-        dagster_url=meta.get("dagster_url"),
-    )
+def snapshot_info(con: duckdb.DuckDBPyConnection) -> SnapshotMeta:
+    """The snapshot's night, the morning it serves, how fresh its data is, and the next window,
+    decoded by the snapshot contract (``SnapshotContractError`` names a key that does not decode)."""
+    return SnapshotMeta.from_rows(con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall())
 
 
 def _user(row: tuple) -> User | None:
@@ -368,7 +328,7 @@ class Freshness:
         return bool(self.days_behind and self.days_behind > 0)
 
 
-def freshness(info: SnapshotInfo, today: date) -> Freshness:
+def freshness(info: SnapshotMeta, today: date) -> Freshness:
     """How far the snapshot's morning is behind ``today`` and how far its data lags that morning."""
     behind = (today - info.as_of).days if info.as_of else None
     lag = (info.as_of - info.data_through).days if info.as_of and info.data_through else None

@@ -3,23 +3,26 @@
 Publishing copies the night's serving tables into a brand-new DuckDB file, closes it, and then
 swaps the ``CURRENT`` pointer file with an atomic rename. A dashboard therefore opens either the
 previous snapshot or the new one, never a half-written file, and never the working warehouse.
+The tables, their columns and the ``meta`` record follow ``warehouse.storage.contract``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
+
+from warehouse.storage.contract import META_COLUMNS, META_TABLE, TABLES, SnapshotMeta
 
 POINTER_NAME = "CURRENT"
 KEEP_SNAPSHOTS = 7
 HISTORY_NIGHTS = 60
 
-# Serving tables: name -> SELECT over the working warehouse (``?`` = the night being published).
-SNAPSHOT_TABLES: dict[str, str] = {
+# Which rows of the working warehouse each contract table holds ($night = the night published).
+SOURCES: dict[str, str] = {
     "users": "SELECT * FROM users",
     "answers": "SELECT * FROM answers WHERE night = $night",
     "answer_phrasings": "SELECT * FROM answer_phrasings WHERE night = $night",
@@ -48,9 +51,10 @@ def _pointer(snapshots_dir: Path) -> Path:
     return snapshots_dir / POINTER_NAME
 
 
-def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshots_dir: Path, night: date,
-                     meta: dict[str, object]) -> Path:
-    """Write the night's serving tables to a new snapshot file and point ``CURRENT`` at it."""
+def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshots_dir: Path, meta: SnapshotMeta) -> Path:
+    """Write ``meta.night``'s contract tables and ``meta`` to a new snapshot file and point
+    ``CURRENT`` at it."""
+    night = meta.night
     snapshots_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
     final = snapshots_dir / f"night-{night.isoformat()}-{stamp}.duckdb"
@@ -59,14 +63,14 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshots_dir: Path, night:
     con.execute(f"ATTACH '{partial}' AS snap")
     try:
         params = {"night": night, "history": HISTORY_NIGHTS}
-        for table, select in SNAPSHOT_TABLES.items():
+        for name, table in TABLES.items():
+            select = SOURCES[name]
             used = {k: v for k, v in params.items() if f"${k}" in select}
-            con.execute(f"CREATE TABLE snap.{table} AS {select}", used)
-        con.execute("CREATE TABLE snap.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        full_meta = {**meta, "night": night.isoformat(),
-                     "published_at": datetime.now().isoformat(timespec="seconds")}
-        con.executemany("INSERT INTO snap.meta VALUES (?, ?)",
-                        [(k, json.dumps(v, default=str)) for k, v in full_meta.items()])
+            cols = ", ".join(table.column_names)
+            con.execute(table.create_sql("snap"))
+            con.execute(f"INSERT INTO snap.{name} ({cols}) SELECT {cols} FROM ({select})", used)
+        con.execute(f"CREATE TABLE snap.{META_TABLE} ({META_COLUMNS})")
+        con.executemany(f"INSERT INTO snap.{META_TABLE} VALUES (?, ?)", meta.to_rows())
     finally:
         con.execute("DETACH snap")
     os.replace(partial, final)
@@ -104,5 +108,6 @@ def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def snapshot_meta(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
-    """The snapshot's ``meta`` table as a dict of decoded JSON values."""
-    return {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta").fetchall()}
+    """The ``meta`` table as raw JSON-decoded values, for diagnostics; readers use
+    ``serving.snapshot_info`` (the contract's typed record)."""
+    return {k: json.loads(v) for k, v in con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()}
