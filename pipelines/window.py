@@ -42,8 +42,15 @@ class WindowConfig:
     def from_env(cls) -> "WindowConfig":
         """Defaults, overridden by OFFPEAK_TIMEZONE / OFFPEAK_DEADLINE_HOUR / OFFPEAK_TOU_PROFILE."""
         return cls(timezone=os.environ.get("OFFPEAK_TIMEZONE", "UTC"),
-                   deadline_hour=int(os.environ.get("OFFPEAK_DEADLINE_HOUR", "7")),
+                   deadline_hour=_hour_from_env("OFFPEAK_DEADLINE_HOUR", "7"),
                    profile_path=os.environ.get("OFFPEAK_TOU_PROFILE", str(DEFAULT_PROFILE)))
+
+
+def _hour_from_env(name: str, default: str) -> int:
+    text = os.environ.get(name, default).strip()
+    if not (text.isdigit() and 0 <= int(text) <= 23):
+        raise ProfileError(f"{name} must be an hour from 0 to 23, not {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)
