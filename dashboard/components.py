@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from warehouse.semantic.formatting import format_figure
 from warehouse.storage.serving import AnswerCard
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
@@ -38,15 +39,11 @@ def method_label(method: str | None) -> str:
 
 
 def format_value(value: float | None, unit: str | None) -> str:
-    """A key number in its unit: ``$1,234,567``, ``11.4%``, ``212``, ``1,234 units``."""
+    """A key number in its unit (``format_figure``): ``$1,234,567``, ``11.4%``, ``212``, ``1,234 units``."""
     if value is None or pd.isna(value):
         return "—"
-    if unit == "$":
-        return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
-    if unit == "%":
-        return f"{value:.1f}%"
-    whole = f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.1f}"
-    return f"{whole} units" if unit == "units" else whole
+    text = format_figure(float(value), unit)
+    return f"{text} units" if unit == "units" else text
 
 
 def format_delta(card: AnswerCard) -> str | None:

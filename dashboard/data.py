@@ -27,6 +27,7 @@ from dashboard.components import md_escape
 from warehouse.storage import serving
 from warehouse.storage.contract import SnapshotContractError, SnapshotMeta
 from warehouse.storage.paths import OffpeakPaths, offpeak_paths
+from warehouse.storage.question_log import MAX_QUESTION_CHARS
 from warehouse.storage.events import Event, append_events
 from warehouse.storage.snapshot import current_snapshot, open_snapshot
 from warehouse.storage.users import Scope, User
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 CACHE_TTL = "1h"
 CACHE_ENTRIES = 256
-MAX_QUESTION_CHARS = 300
 LIVE_LLM_ENV = "OFFPEAK_LIVE_LLM"
 
 _VIEWED_KEY = "_offpeak_viewed"

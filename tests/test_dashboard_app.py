@@ -24,6 +24,7 @@ from dashboard.components import md_escape
 from tests.snapshot_factory import DAGSTER_URL, build_snapshot
 from warehouse.storage import serving
 from warehouse.storage.paths import offpeak_paths
+from warehouse.storage.question_log import MAX_QUESTION_CHARS
 from warehouse.language.matcher import Candidate, MatchResult
 from warehouse.storage.snapshot import open_snapshot
 
@@ -382,7 +383,7 @@ def test_ask_handles_hostile_text_safely(clean_spool, monkeypatch):
                + "A" * 5000)
     at = ask(open_app("wes", page="app_pages/ask.py"), hostile)
     (_, asked), = calls
-    assert len(asked) == 300 and "\x00" not in asked and asked.startswith("<script>")
+    assert len(asked) == MAX_QUESTION_CHARS and "\x00" not in asked and asked.startswith("<script>")
     you_asked = next(m.value for m in at.markdown if m.value.startswith("**You asked:**"))
     assert "\\<script\\>" in you_asked and "\\!\\[x\\]\\(http\\:" in you_asked and "\\$x\\$" in you_asked
     assert all(not m.proto.allow_html for m in at.markdown)

@@ -16,6 +16,7 @@ from pipelines.resources.energy import EnergyMeterResource
 from pipelines.resources.warehouse import WRITER_POOL, WarehouseResource
 from pipelines.runs import recorded
 from pipelines.window import Window, WindowConfig, choose_window
+from warehouse.language.matcher import PHRASINGS_PER_ANSWER
 from warehouse.semantic.catalogue import CATALOGUE, phrase
 from warehouse.night.savings import Tariff, compute_savings, store_savings
 from warehouse.storage.contract import SnapshotMeta, next_window
@@ -23,7 +24,6 @@ from warehouse.storage.schema import replace_night_rows
 from warehouse.storage.snapshot import publish_snapshot
 
 _COMMON = {"partitions_def": nights_partitions, "pool": WRITER_POOL, "group_name": "publishing"}
-PHRASINGS_PER_ANSWER = 2
 
 
 # savings[N] measures night N-1: its answers, read on day N (the day that just ended).

@@ -32,8 +32,6 @@ WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "frid
 # Abbreviation -> weekday index (Monday = 0) beyond the plain names.
 WEEKDAY_ABBREVIATIONS: dict[str, int] = {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
 
-# The longest question the product reads (the Ask box, the log, understanding): longer text is cut.
-MAX_QUESTION_CHARS = 500
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:

@@ -15,7 +15,8 @@ from functools import lru_cache
 from datetime import date
 from typing import Any
 
-from warehouse.language.lexicon import COUNT_WORDS, MAX_QUESTION_CHARS, MONTHS, WEEKDAYS, edit_distance
+from warehouse.language.lexicon import COUNT_WORDS, MONTHS, WEEKDAYS, edit_distance
+from warehouse.storage.question_log import MAX_QUESTION_CHARS
 from warehouse.language.period_words import PERIOD_PATTERNS, find_period
 from warehouse.semantic.catalogue import CATALOGUE, ENTITY_COLUMNS, METRICS, RANK_DIMENSIONS, instance_key
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import duckdb
 import pandas as pd
 
-from warehouse.semantic.catalogue import CATALOGUE, answer_id_for, instance_key, phrase
+from warehouse.semantic.catalogue import CATALOGUE, answer_id_for, instance_key, phrase, validate_params
 from warehouse.semantic.facts import Facts, compute_facts
 from warehouse.forecasting.forecast import LoggedQuestion, Prediction
 from warehouse.semantic.narrative import headline, template_narrative
@@ -108,11 +108,23 @@ class PlannedInstance:
 
 
 def plan_instances(predictions: list[Prediction]) -> dict[str, PlannedInstance]:
-    """De-duplicate predictions across users: each distinct instance is computed once."""
+    """De-duplicate predictions across users: each distinct instance is computed once.
+
+    Every instance's parameters are checked against its intent first (``validate_params``): a
+    prediction the catalogue cannot answer is a bug upstream, raised as ValueError naming it.
+    """
     planned: dict[str, PlannedInstance] = {}
     for p in predictions:
         key = instance_key(p.intent_id, p.params)
-        planned.setdefault(key, PlannedInstance(key, p.intent_id, p.params)).users.append(p.user_id)
+        if key not in planned:
+            if p.intent_id not in CATALOGUE:
+                raise ValueError(f"user {p.user_id}: prediction of unknown intent {p.intent_id!r}")
+            try:
+                validate_params(CATALOGUE[p.intent_id], p.params)
+            except ValueError as error:
+                raise ValueError(f"user {p.user_id}: prediction {key}: {error}") from None
+            planned[key] = PlannedInstance(key, p.intent_id, p.params)
+        planned[key].users.append(p.user_id)
     return planned
 
 

@@ -10,19 +10,7 @@ from typing import Any
 
 from warehouse.semantic.catalogue import METRICS, RANK_DIMENSIONS
 from warehouse.semantic.facts import Facts
-
-
-def fmt(value: float | None, unit: str) -> str:
-    """Format a figure for reading: $12,346 / $45.20 / 12.3% / 1,234."""
-    if value is None:
-        return "n/a"
-    if unit == "$":
-        sign = "-" if value < 0 else ""
-        v = abs(value)
-        return f"{sign}${v:,.0f}" if v >= 100 else f"{sign}${v:,.2f}"
-    if unit == "%":
-        return f"{value:.1f}%"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+from warehouse.semantic.formatting import format_figure
 
 
 def _change_phrase(f: dict[str, Any], unit: str) -> str:
@@ -30,13 +18,13 @@ def _change_phrase(f: dict[str, Any], unit: str) -> str:
     if direction is None:
         return ""
     if direction == "flat":
-        return f", flat on {f['compare_label']} ({fmt(f['previous'], unit)})"
+        return f", flat on {f['compare_label']} ({format_figure(f['previous'], unit)})"
     word = "up" if direction == "up" else "down"
     pct = f" {abs(f['delta_pct']):.1f}%" if f.get("delta_pct") is not None else ""
     if unit == "%":
         return (f", {word} {abs(f['delta']):.1f} points on {f['compare_label']} "
-                f"({fmt(f['previous'], unit)})")
-    return f", {word}{pct} ({fmt(abs(f['delta']), unit)}) on {f['compare_label']} ({fmt(f['previous'], unit)})"
+                f"({format_figure(f['previous'], unit)})")
+    return f", {word}{pct} ({format_figure(abs(f['delta']), unit)}) on {f['compare_label']} ({format_figure(f['previous'], unit)})"
 
 
 def _where(params: dict[str, Any]) -> str:
@@ -72,7 +60,7 @@ def headline(facts: Facts) -> str:
 
 def _kpi(f, p) -> str:
     unit = f["unit"]
-    return f"{f['metric_label']}{_where(p)} {f['period_label']} was {fmt(f['value'], unit)}{_change_phrase(f, unit)}."
+    return f"{f['metric_label']}{_where(p)} {f['period_label']} was {format_figure(f['value'], unit)}{_change_phrase(f, unit)}."
 
 
 def _ranking(f, p, rows) -> str:
@@ -80,30 +68,30 @@ def _ranking(f, p, rows) -> str:
     unit = f["unit"]
     if not rows:
         return f"No {plural}{_where(p)} had any sales {f['period_label']}."
-    listed = "; ".join(f"{r['rank']}. {r['label']} ({fmt(r['value'], unit)})" for r in rows)
+    listed = "; ".join(f"{r['rank']}. {r['label']} ({format_figure(r['value'], unit)})" for r in rows)
     word = "Top" if p["direction"] == "top" else "Bottom"
     return f"{word} {len(rows)} {plural} by {f['metric_label'].lower()}{_where(p)} {f['period_label']}: {listed}."
 
 
 def _trend(f, p, rows) -> str:
     unit = f["unit"]
-    return (f"{f['metric_label']}{_where(p)} went from {fmt(f['first_value'], unit)} in {f['first_label']} "
-            f"to {fmt(f['value'], unit)} in {f['last_label']}; the {f['grain']}ly peak was "
-            f"{fmt(f['peak'], unit)} and the low {fmt(f['low'], unit)}.")
+    return (f"{f['metric_label']}{_where(p)} went from {format_figure(f['first_value'], unit)} in {f['first_label']} "
+            f"to {format_figure(f['value'], unit)} in {f['last_label']}; the {f['grain']}ly peak was "
+            f"{format_figure(f['peak'], unit)} and the low {format_figure(f['low'], unit)}.")
 
 
 def _breakdown(f, p, rows) -> str:
     unit = f["unit"]
     if not rows:
         return f"No {f['metric_label'].lower()}{_where(p)} {f['period_label']}."
-    parts = ", ".join(f"{r['label']} {fmt(r['value'], unit)}" + (f" ({r['share_pct']:.1f}%)" if "share_pct" in r else "")
+    parts = ", ".join(f"{r['label']} {format_figure(r['value'], unit)}" + (f" ({r['share_pct']:.1f}%)" if "share_pct" in r else "")
                       for r in rows[:6])
     return f"{f['metric_label']}{_where(p)} {f['period_label']} by {p['dimension'].replace('_', '-')}: {parts}."
 
 
 def _share(f, p, rows) -> str:
     unit = f["unit"]
-    return (f"{f['entity']} brought {fmt(f['value'], unit)} of {fmt(f['total'], unit)} "
+    return (f"{f['entity']} brought {format_figure(f['value'], unit)} of {format_figure(f['total'], unit)} "
             f"{f['metric_label'].lower()}{_where(p)} {f['period_label']}, a {f['share_pct']:.1f}% share.")
 
 
@@ -111,19 +99,19 @@ def _movers(f, p, rows) -> str:
     unit = f["unit"]
     if not rows:
         return f"Nothing moved{_where(p)} {f['period_label']}."
-    parts = "; ".join(f"{r['label']} {'+' if r['delta'] >= 0 else '-'}{fmt(abs(r['delta']), unit)} "
-                      f"({fmt(r['previous'], unit)} to {fmt(r['value'], unit)})" for r in rows)
+    parts = "; ".join(f"{r['label']} {'+' if r['delta'] >= 0 else '-'}{format_figure(abs(r['delta']), unit)} "
+                      f"({format_figure(r['previous'], unit)} to {format_figure(r['value'], unit)})" for r in rows)
     return (f"Biggest movers in {f['metric_label'].lower()}{_where(p)} {f['period_label']} "
             f"vs {f['compare_label']}: {parts}.")
 
 
 def _drivers(f, p, rows) -> str:
     unit = f["unit"]
-    head = f"{f['metric_label']}{_where(p)} {f['period_label']} was {fmt(f['value'], unit)}{_change_phrase(f, unit)}."
+    head = f"{f['metric_label']}{_where(p)} {f['period_label']} was {format_figure(f['value'], unit)}{_change_phrase(f, unit)}."
     if not rows:
         return head
     parts = "; ".join(f"{r['label']} ({r['dimension'].replace('_', '-')}) {'+' if r['delta'] >= 0 else '-'}"
-                      f"{fmt(abs(r['delta']), unit)}" for r in rows[:4])
+                      f"{format_figure(abs(r['delta']), unit)}" for r in rows[:4])
     return f"{head} Largest contributions: {parts}."
 
 

@@ -21,7 +21,8 @@ import pandas as pd
 from warehouse.storage.schema import transaction
 
 LOG_COLUMNS = ("user_id", "asked_at", "question")
-MAX_QUESTION_CHARS = 2000
+# The longest question the product reads (the Ask box, the log, understanding): longer text is cut.
+MAX_QUESTION_CHARS = 500
 
 
 class LogFileError(ValueError):
