@@ -38,9 +38,9 @@ pages = {"Your morning": [
     st.Page("app_pages/ask.py", title="Ask", icon=":material/question_answer:"),
 ]}
 operations = []
-if user.role in identity.SAVINGS_ROLES:
+if identity.may_open(user, identity.SAVINGS_RIGHTS):
     operations.append(st.Page("app_pages/savings.py", title="Savings", icon=":material/savings:"))
-if user.role in identity.PIPELINE_ROLES:
+if identity.may_open(user, identity.PIPELINE_RIGHTS):
     operations.append(st.Page("app_pages/pipeline.py", title="Pipeline", icon=":material/account_tree:"))
 if operations:
     pages["Operations"] = operations

@@ -25,13 +25,25 @@ from warehouse.storage.users import User
 
 TRUSTED_HEADER_ENV = "OFFPEAK_TRUSTED_HEADER"
 DEMO_MODE_ENV = "OFFPEAK_DEMO_MODE"
-PIPELINE_ROLES = ("admin", "data_engineer")
-SAVINGS_ROLES = ("admin",)
+# Pages for users with one of these rights (the directory's ``access`` column).
+PIPELINE_RIGHTS = ("admin", "data_engineer")
+SAVINGS_RIGHTS = ("admin",)
+RIGHT_LABELS = {"admin": "admin", "data_engineer": "data engineer"}
 ROLE_LABELS = {
     "vp_sales": "VP of sales", "regional_manager": "regional manager",
     "category_manager": "category manager", "segment_lead": "segment lead",
     "sales_rep": "sales rep", "admin": "admin", "data_engineer": "data engineer",
 }
+
+
+def may_open(user: User, rights: tuple[str, ...]) -> bool:
+    """True when the directory grants ``user`` one of ``rights``."""
+    return any(user.may(right) for right in rights)
+
+
+def role_label(user: User) -> str:
+    """The role for reading: a built-in code's words, else the title as the directory wrote it."""
+    return ROLE_LABELS.get(user.role, user.role)
 
 _IDENTITY_KEY = "_offpeak_identity"
 _PICKER_KEY = "demo_user"
@@ -121,16 +133,17 @@ def current() -> Identity:
     return st.session_state.get(_IDENTITY_KEY) or Identity(None, "none", "Not identified.")
 
 
-def viewer(roles: tuple[str, ...] | None = None) -> User:
-    """The user this page is for; stop the page with a message when unknown or not allowed."""
+def viewer(rights: tuple[str, ...] | None = None) -> User:
+    """The user this page is for; stop the page with a message when unknown or without one of
+    ``rights``."""
     user = current().user
     if user is None:
         st.error("Offpeak does not know who you are.", icon=":material/person_off:")
         st.stop()
-    if roles is not None and user.role not in roles:
-        allowed = " or ".join(ROLE_LABELS.get(r, r) for r in roles)
-        st.error(f"This page is for the {allowed} role; you are signed in as "
-                 f"{ROLE_LABELS.get(user.role, user.role)}.", icon=":material/lock:")
+    if rights is not None and not may_open(user, rights):
+        allowed = " or ".join(RIGHT_LABELS.get(r, r) for r in rights)
+        st.error(f"This page is for the {allowed} role (the users directory's access column); you are "
+                 f"signed in as {md_escape(role_label(user))} without it.", icon=":material/lock:")
         st.stop()
     return user
 
@@ -138,4 +151,4 @@ def viewer(roles: tuple[str, ...] | None = None) -> User:
 def describe(user: User) -> str:
     """``Name · role · scope`` for the sidebar and the picker."""
     scope = "everything" if user.scope.is_everything else user.scope.key().replace(";", ", ")
-    return f"{user.name} · {ROLE_LABELS.get(user.role, user.role)} · {scope}"
+    return f"{user.name} · {role_label(user)} · {scope}"

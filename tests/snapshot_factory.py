@@ -23,12 +23,13 @@ from warehouse.storage.paths import OffpeakPaths, offpeak_paths
 from warehouse.storage.schema import migrate
 from warehouse.storage.snapshot import publish_snapshot
 
-USERS: list[tuple[str, str, str, str]] = [
-    ("vera", "Vera Price", "vp_sales", "*"),
-    ("wes", "Wes Turner", "regional_manager", "region=West"),
-    ("erin", "Erin Cole", "regional_manager", "region=East"),
-    ("ada", "Ada Admin", "admin", "*"),
-    ("dan", "Dan Engineer", "data_engineer", "*"),
+# user_id, name, role, scope, access (the rights the directory grants)
+USERS: list[tuple[str, str, str, str, str]] = [
+    ("vera", "Vera Price", "vp_sales", "*", ""),
+    ("wes", "Wes Turner", "regional_manager", "region=West", ""),
+    ("erin", "Erin Cole", "regional_manager", "region=East", ""),
+    ("ada", "Ada Admin", "admin", "*", "admin"),
+    ("dan", "Dan Engineer", "data_engineer", "*", "data_engineer"),
 ]
 
 ENTITY_VALUES: dict[str, list[str]] = {

@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import data, identity
 from dashboard.components import format_day, md_escape, table
 
-identity.viewer(roles=identity.PIPELINE_ROLES)
+identity.viewer(rights=identity.PIPELINE_RIGHTS)
 snapshot = data.require_snapshot()
 night = data.info(snapshot)
 fresh = data.freshness(snapshot)

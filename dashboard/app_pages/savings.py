@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard import data, identity
 from dashboard.components import format_energy, md_escape, method_label, night_axis, table
 
-identity.viewer(roles=identity.SAVINGS_ROLES)
+identity.viewer(rights=identity.SAVINGS_RIGHTS)
 snapshot = data.require_snapshot()
 total, nights = data.savings(snapshot)
 by_tier, answers_by_tier, baseline = data.energy(snapshot)

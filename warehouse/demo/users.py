@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from warehouse.demo.orders import CATEGORIES, REGIONS, SEGMENTS, full_names, person_names, state_table
-from warehouse.storage.users import Scope, User
+from warehouse.storage.users import ACCESS_RIGHTS, Scope, User
 
 
 def generate_users(n_users: int, seed: int = 7) -> list[User]:
@@ -21,7 +21,7 @@ def generate_users(n_users: int, seed: int = 7) -> list[User]:
     plan = _role_plan(rng, n_users)
     first, last = person_names(rng, n_users)
     width = max(3, len(str(n_users)))
-    return [User(f"u{i + 1:0{width}d}", str(name), role, Scope.parse(scope))
+    return [User(f"u{i + 1:0{width}d}", str(name), role, Scope.parse(scope), frozenset({role} & set(ACCESS_RIGHTS)))
             for i, (name, (role, scope)) in enumerate(zip(full_names(first, last), plan))]
 
 

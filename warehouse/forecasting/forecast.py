@@ -44,7 +44,13 @@ ROLE_DEFAULTS: dict[str, list[tuple[str, dict[str, Any], float]]] = {
     "segment_lead": [("revenue_vs_prev", {"period": "last_week"}, 0.08)],
     "sales_rep": [("revenue_total", {"period": "yesterday"}, 0.06),
                   ("top_customers", {"period": "last_month", "metric": "revenue", "n": 5}, 0.04)],
+    "admin": [],
+    "data_engineer": [],
 }
+# A title the product does not know: no persona's habits are assumed, only the question every
+# sales role asks of its own scope (its peers, people with the same title, add the rest).
+UNKNOWN_TITLE_DEFAULTS: list[tuple[str, dict[str, Any], float]] = [
+    ("revenue_vs_prev", {"period": "last_week"}, 0.06)]
 
 
 @dataclass(frozen=True)
@@ -229,11 +235,11 @@ def forecast_user(user: User, habits: dict[str, Prediction], pool: _PeerPool, si
             continue
         moved = {**rel, "filters": {**scope, **rel["filters"]}}
         _combine(predictions, Prediction(user.user_id, intent_id, moved, share,
-                                         [f"other {user.role.replace('_', ' ')}s ask this"]))
-    for intent_id, params, p in ROLE_DEFAULTS.get(user.role, []):
+                                         [f"other {user.role_label}s ask this"]))
+    for intent_id, params, p in ROLE_DEFAULTS.get(user.persona or "", UNKNOWN_TITLE_DEFAULTS):
         bound = CATALOGUE[intent_id].bind({**params, "filters": dict(scope)})
         _combine(predictions, Prediction(user.user_id, intent_id, bound, p,
-                                         [f"a usual question for a {user.role.replace('_', ' ')}"]))
+                                         [f"a usual question for a {user.role_label}"]))
     own_scope = user.scope.key()
     for s in signals:
         if s.scope_key != own_scope:
@@ -266,7 +272,7 @@ def forecast_all(users: list[User], history: list[LoggedQuestion], signals: list
     habits = {u.user_id: _habits(u, by_user.get(u.user_id, []), target, cfg) for u in users}
     pools: dict[str, _PeerPool] = defaultdict(_PeerPool)
     for u in users:
-        pool = pools[u.role]
+        pool = pools[u.peer_group]
         pool.members += 1
         for pred in habits[u.user_id].values():
             pool.add(pred, u.scope.as_dict())
@@ -275,7 +281,7 @@ def forecast_all(users: list[User], history: list[LoggedQuestion], signals: list
         by_scope[s.scope_key].append(s)
     out: list[Prediction] = []
     for u in users:
-        out.extend(forecast_user(u, habits[u.user_id], pools[u.role], by_scope.get(u.scope.key(), []), cfg))
+        out.extend(forecast_user(u, habits[u.user_id], pools[u.peer_group], by_scope.get(u.scope.key(), []), cfg))
     return out
 
 

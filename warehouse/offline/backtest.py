@@ -35,7 +35,7 @@ from warehouse.storage.question_log import LogFileError, read_log
 from warehouse.storage.schema import migrate
 from warehouse.forecasting.signals import compute_signals
 from warehouse.language.understanding import EntityIndex
-from warehouse.storage.users import User, read_users
+from warehouse.storage.users import User, read_users, store_users
 
 Say = Callable[[str], None]
 RETURNS_NAMES = ("returns.csv", "returns.csv.gz", "returns.parquet")
@@ -94,8 +94,7 @@ def _load_inputs(con, files: BacktestFiles, start: date, end: date, summary: Bac
     """Load users, orders, returns and the log into ``con``; return the users by id."""
     orders, returns, log = files.orders, files.returns, files.log
     users = {u.user_id: u for u in read_users(files.users)}
-    con.executemany("INSERT INTO users VALUES (?, ?, ?, ?)",
-                    [(u.user_id, u.name, u.role, u.scope.key()) for u in users.values()])
+    store_users(con, list(users.values()))
     if not orders.exists():
         raise BacktestInputError(f"{orders}: no such orders file")
     ingest_file(con, orders)

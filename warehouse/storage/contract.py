@@ -59,7 +59,7 @@ def _table(name: str, spec: str) -> SnapshotTable:
 
 
 _TABLE_LIST = [
-    _table("users", "user_id VARCHAR, name VARCHAR, role VARCHAR, scope VARCHAR"),
+    _table("users", "user_id VARCHAR, name VARCHAR, role VARCHAR, scope VARCHAR, access VARCHAR"),
     _table("answers", """night DATE, answer_id VARCHAR, instance_key VARCHAR, intent_id VARCHAR,
         params VARCHAR, scope_key VARCHAR, question_text VARCHAR, headline VARCHAR,
         narrative VARCHAR, key_label VARCHAR, key_value DOUBLE, previous_value DOUBLE,

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from warehouse.storage.contract import META_TABLE, SnapshotMeta
-from warehouse.storage.users import Scope, User
+from warehouse.storage.users import USER_SELECT, Scope, User, user_from_row
 
 JOULES_PER_WH = 3600.0
 
@@ -127,23 +127,21 @@ def snapshot_info(con: duckdb.DuckDBPyConnection) -> SnapshotMeta:
 
 
 def _user(row: tuple) -> User | None:
-    user_id, name, role, scope_text = row
     try:
-        scope = Scope.parse(scope_text)
+        return user_from_row(row)
     except ValueError:
         return None
-    return User(user_id, name or user_id, role, scope)
 
 
 def list_users(con: duckdb.DuckDBPyConnection) -> list[User]:
     """Every user in the snapshot's directory, by name; a malformed scope reads as no user."""
-    rows = con.execute("SELECT user_id, name, role, scope FROM users ORDER BY name, user_id").fetchall()
+    rows = con.execute(f"{USER_SELECT} ORDER BY name, user_id").fetchall()
     return [u for u in map(_user, rows) if u is not None]
 
 
 def find_user(con: duckdb.DuckDBPyConnection, user_id: str) -> User | None:
     """The user with exactly this ``user_id``, else None."""
-    row = con.execute("SELECT user_id, name, role, scope FROM users WHERE user_id = ?",
+    row = con.execute(f"{USER_SELECT} WHERE user_id = ?",
                       [user_id or ""]).fetchone()
     return _user(row) if row else None
 
