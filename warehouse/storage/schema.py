@@ -96,6 +96,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         DROP TABLE IF EXISTS publications;
         ALTER TABLE question_understanding RENAME COLUMN closest TO reason;
     """),
+    ("008_user_access", """
+        ALTER TABLE users ADD COLUMN access VARCHAR DEFAULT '';
+        UPDATE users SET access = role WHERE role IN ('admin', 'data_engineer');
+    """),
 ]
 
 
@@ -109,7 +113,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     done = {r[0] for r in con.execute("SELECT name FROM schema_migrations").fetchall()}
     known = {name for name, _ in MIGRATIONS}
     if done - known:
-        raise SchemaTooNewError(f"unknown migrations {sorted(done - known)}")
+        raise SchemaTooNewError(f"the warehouse was written by a newer Offpeak (unknown migrations "
+                                f"{sorted(done - known)}): upgrade Offpeak to open it")
     applied = []
     for name, sql in MIGRATIONS:
         if name in done:
