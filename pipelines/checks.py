@@ -13,7 +13,7 @@ from pipelines.resources.warehouse import WarehouseResource
 from warehouse.semantic.grounding import check_grounding
 from warehouse.storage.contract import SnapshotContractError, table_problems
 from warehouse.storage.serving import snapshot_info
-from warehouse.storage.snapshot import current_snapshot, open_snapshot
+from warehouse.storage.snapshot import current_snapshot, latest_snapshot_of, night_of_snapshot, open_snapshot
 from warehouse.storage.users import load_users
 
 
@@ -47,13 +47,15 @@ def every_user_has_a_briefing(context: AssetCheckExecutionContext, warehouse: Wa
 
 @asset_check(asset=snapshot, blocking=True)
 def snapshot_is_complete(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
-    """CURRENT points at this night's snapshot, its tables and meta follow the snapshot contract,
-    and it holds every answer, card and user."""
+    """This night's newest snapshot follows the snapshot contract and holds every answer, card and
+    user, and CURRENT serves it (or a later night's, when this run was a backfill)."""
     night = night_of(context.partition_key)
     paths = warehouse.paths
-    path = current_snapshot(paths.snapshots_dir)
-    if path is None:
-        return AssetCheckResult(passed=False, metadata={"problem": "no CURRENT snapshot"})
+    path, current = latest_snapshot_of(paths.snapshots_dir, night), current_snapshot(paths.snapshots_dir)
+    if path is None or current is None:
+        return AssetCheckResult(passed=False, metadata={"problem": f"no snapshot of night {night} or no CURRENT"})
+    if night_of_snapshot(current) < night:
+        return AssetCheckResult(passed=False, metadata={"problem": f"CURRENT serves {current.name}, older than {night}"})
     with warehouse.connect() as con:
         want = {t: con.execute(f"SELECT count(*) FROM {t} WHERE night = ?", [night]).fetchall()[0][0]
                 for t in ("answers", "briefings")}
@@ -70,6 +72,6 @@ def snapshot_is_complete(context: AssetCheckExecutionContext, warehouse: Warehou
     finally:
         snap.close()
     passed = have == want and meta_night == night.isoformat() and not problems
-    return AssetCheckResult(passed=passed, metadata={"snapshot": path.name, "expected": json.dumps(want),
+    return AssetCheckResult(passed=passed, metadata={"snapshot": path.name, "current": current.name, "expected": json.dumps(want),
                                                      "found": json.dumps(have), "night": meta_night,
                                                      "contract_problems": json.dumps(problems)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warehouse.semantic.grounding import check_grounding, extract_numbers
+from warehouse.semantic.grounding import check_grounding, extract_numbers, find_figures
 
 FACTS = [123456.7, 100000.0, 23456.7, 23.46, 2026, 0.1846, 1234.5, -3.4]
 
@@ -70,3 +70,13 @@ def test_plain_number_may_stand_for_a_percentage_only_when_close():
 def test_empty_allowed_list_refuses_any_number():
     assert not check_grounding("1 thing", []).grounded
     assert check_grounding("nothing numeric", []).grounded
+
+
+@pytest.mark.parametrize("text, figures", [
+    ("Revenue held steady in 2026.", []),
+    ("Revenue was $2,026 in 2026.", ["$2,026"]),
+    ("Up 12.5% on 2025, to 2026 units.", ["12.5%"]),   # a bare four-digit year-like count reads as a year
+    ("Profit of 1.9k in October 2026", ["1.9k"]),
+])
+def test_a_bare_year_is_a_date_not_a_figure(text, figures):
+    assert [m.raw for m in find_figures(text)] == figures

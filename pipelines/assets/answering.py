@@ -74,6 +74,7 @@ def answers(context: AssetExecutionContext, warehouse: WarehouseResource, energy
                 frame[column] = [getattr(drafts[a], source) for a in frame["answer_id"]]
             _log_tiers(con, context, night, frame, report)
             llm_answers = sum(1 for d in report.drafts if d.tier > 0) + report.parse_failures + report.grounding_failures
+            con.execute("DELETE FROM live_baseline WHERE night = ?", [night])  # a re-run measures anew
             if report.llm_calls:
                 routed = [r for r in requests if answer_writer.route(r) > 0]
                 baseline = answer_writer.measure_live_baseline(routed)

@@ -21,7 +21,7 @@ from warehouse.semantic.catalogue import CATALOGUE, phrase
 from warehouse.night.savings import Tariff, compute_savings, store_savings
 from warehouse.storage.contract import SnapshotMeta, next_window
 from warehouse.storage.schema import replace_night_rows
-from warehouse.storage.snapshot import publish_snapshot
+from warehouse.storage.snapshot import current_snapshot, publish_snapshot
 
 _COMMON = {"partitions_def": nights_partitions, "pool": WRITER_POOL, "group_name": "publishing"}
 
@@ -71,7 +71,9 @@ def snapshot(context: AssetExecutionContext, warehouse: WarehouseResource, energ
                                    [morning_after(night)]).fetchall()[0][0]
         meta = _meta(context, night, data_through, window, embedder.model_name)
         path = publish_snapshot(con, paths.snapshots_dir, meta)
+        current = current_snapshot(paths.snapshots_dir)
         step.counts.update(answers=len(rows), phrasings=len(texts), snapshot=path.name,
+                           current=current.name if current else "none",
                            next_window_start=meta.next_window_start.isoformat())
     return step.result()
 

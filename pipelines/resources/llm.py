@@ -29,9 +29,10 @@ from warehouse.night.cascade import (DEFAULT_LLM_FAMILIES, LARGE_TIER, SMALL_TIE
                                      CascadeSettings, ChatEngine, Completion, LiveBaseline,
                                      WriteReport)
 from warehouse.night.prompting import narrative_schema
+from warehouse.semantic.grounding import find_figures
 from warehouse.storage.paths import offpeak_paths
 
-DEFAULT_SCRIPTED_REPLY = '{"narrative": "Revenue held steady in 2026."}'
+DEFAULT_SCRIPTED_REPLY = '{"narrative": "The headline figure is {figure}."}'
 
 
 def configure_vllm_environment(kv_cache_gib: int) -> None:
@@ -164,8 +165,9 @@ class ScriptedReplies(Config):
     """What one scripted tier answers, as data.
 
     For each conversation: the ``by_question`` reply whose key appears in the user prompt, else
-    the next of ``replies`` (in order, over the whole run), else ``default``. Every reply counts
-    ``tokens_in`` and ``tokens_out`` tokens (given, not counted).
+    the next of ``replies`` (in order, over the whole run), else ``default``. ``{figure}`` in a
+    reply is the first figure the prompt states (as written; a bare year is not a figure). Every
+    reply counts ``tokens_in`` and ``tokens_out`` tokens (given, not counted).
     """
 
     model: str = "scripted"
@@ -186,10 +188,11 @@ class ScriptedEngine:
         self._queued = list(script.replies)
 
     def _reply(self, prompt: str) -> str:
-        for key, text in self.script.by_question.items():
-            if key in prompt:
-                return text
-        return self._queued.pop(0) if self._queued else self.script.default
+        text = next((t for key, t in self.script.by_question.items() if key in prompt), None)
+        if text is None:
+            text = self._queued.pop(0) if self._queued else self.script.default
+        figures = find_figures(prompt)
+        return text.replace("{figure}", figures[0].raw if figures else "")
 
     def chat(self, conversations: list[list[dict]]) -> list[Completion]:
         """Answer every conversation from the script, in order, in one call."""

@@ -19,7 +19,7 @@ from typing import ContextManager, Protocol
 
 from warehouse.night.answer_types import AnswerDraft, AnswerRequest
 from warehouse.night.prompting import build_messages, parse_reply, tidy_narrative
-from warehouse.semantic.grounding import check_grounding, find_numbers
+from warehouse.semantic.grounding import check_grounding, find_figures
 
 TEMPLATE_TIER, SMALL_TIER, LARGE_TIER = 0, 1, 2
 DEFAULT_LLM_FAMILIES = ("drivers", "movers", "summary")
@@ -275,7 +275,7 @@ def judge(reply: str, request: AnswerRequest, *,
     grounding = check_grounding(narrative, request.numbers)
     if not grounding.grounded:
         return None, f"ungrounded ({', '.join(grounding.offending)})", "grounding"
-    if require_figure and not find_numbers(narrative):
+    if require_figure and not find_figures(narrative):
         return None, "cites no figure from the facts", "grounding"
     return narrative, None, ""
 

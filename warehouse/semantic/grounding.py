@@ -78,6 +78,17 @@ def find_numbers(text: str) -> list[NumberMention]:
     return mentions
 
 
+def is_year(mention: NumberMention) -> bool:
+    """True for a bare calendar year (``2026``): a date, not a figure of the answer."""
+    return (mention.raw.isdigit() and len(mention.raw) == 4 and 1900 <= mention.value <= 2100
+            and mention.scale == 1.0)
+
+
+def find_figures(text: str) -> list[NumberMention]:
+    """The numbers of ``text`` that state a figure: every number but bare calendar years."""
+    return [m for m in find_numbers(text) if not is_year(m)]
+
+
 def extract_numbers(text: str) -> list[float]:
     """The numbers written in ``text`` as floats: ``"$1.2M, -3.4 %"`` → ``[1200000.0, -3.4]``."""
     return [m.value for m in find_numbers(text)]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+import re
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,7 @@ import duckdb
 from warehouse.storage.contract import META_COLUMNS, META_TABLE, TABLES, SnapshotMeta
 
 POINTER_NAME = "CURRENT"
+_SNAPSHOT_NAME = re.compile(r"night-(\d{4}-\d{2}-\d{2})-\d{8}T\d{12}\.duckdb")
 KEEP_SNAPSHOTS = 7
 HISTORY_NIGHTS = 60
 
@@ -27,7 +29,9 @@ SOURCES: dict[str, str] = {
     "answers": "SELECT * FROM answers WHERE night = $night",
     "answer_phrasings": "SELECT * FROM answer_phrasings WHERE night = $night",
     "briefings": "SELECT * FROM briefings WHERE night = $night",
-    "savings": "SELECT * FROM savings WHERE night <= $night",
+    # savings of night K's answers are measured on day K+1 (by night K+1's run): a snapshot holds
+    # only what was known when its night first ran, so a re-run publishes the same rows
+    "savings": "SELECT * FROM savings WHERE night < $night",
     "energy_log": "SELECT * FROM energy_log WHERE night > $night - $history AND night <= $night",
     "asset_runs": "SELECT * FROM asset_runs WHERE night > $night - $history AND night <= $night",
     "live_baseline": "SELECT * FROM live_baseline WHERE night <= $night",
@@ -53,7 +57,8 @@ def _pointer(snapshots_dir: Path) -> Path:
 
 def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshots_dir: Path, meta: SnapshotMeta) -> Path:
     """Write ``meta.night``'s contract tables and ``meta`` to a new snapshot file and point
-    ``CURRENT`` at it."""
+    ``CURRENT`` at it, unless ``CURRENT`` already serves a later night (a backfill of an old night
+    is kept beside it, and the dashboard stays on the newest briefing)."""
     night = meta.night
     snapshots_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
@@ -74,9 +79,26 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshots_dir: Path, meta: 
     finally:
         con.execute("DETACH snap")
     os.replace(partial, final)
-    _write_pointer(snapshots_dir, final.name)
-    _prune(snapshots_dir, keep=final.name)
+    current = current_snapshot(snapshots_dir)
+    if current is None or night_of_snapshot(current) <= night:
+        _write_pointer(snapshots_dir, final.name)
+        current = final
+    _prune(snapshots_dir, keep={final.name, current.name})
     return final
+
+
+def night_of_snapshot(path: Path) -> date:
+    """The night a snapshot file serves, from its name (``night-YYYY-MM-DD-<stamp>.duckdb``)."""
+    match = _SNAPSHOT_NAME.fullmatch(path.name)
+    if match is None:
+        raise ValueError(f"{path.name} is not a snapshot file name")
+    return date.fromisoformat(match.group(1))
+
+
+def latest_snapshot_of(snapshots_dir: Path, night: date) -> Path | None:
+    """The newest snapshot file published for ``night`` (current or not), or None."""
+    files = sorted(snapshots_dir.glob(f"night-{night.isoformat()}-*.duckdb"), key=lambda p: p.name)
+    return files[-1] if files else None
 
 
 def _write_pointer(snapshots_dir: Path, file_name: str) -> None:
@@ -85,11 +107,11 @@ def _write_pointer(snapshots_dir: Path, file_name: str) -> None:
     os.replace(tmp, _pointer(snapshots_dir))
 
 
-def _prune(snapshots_dir: Path, keep: str) -> None:
-    """Delete all but the newest KEEP_SNAPSHOTS snapshot files (never the current one)."""
+def _prune(snapshots_dir: Path, keep: set[str]) -> None:
+    """Delete all but the newest KEEP_SNAPSHOTS snapshot files (never one named in ``keep``)."""
     files = sorted(snapshots_dir.glob("night-*.duckdb"), key=lambda p: p.name, reverse=True)
     for old in files[KEEP_SNAPSHOTS:]:
-        if old.name != keep:
+        if old.name not in keep:
             old.unlink(missing_ok=True)
 
 
