@@ -84,8 +84,11 @@ def test_unmapped_questions_say_why(question, reason_part, entities):
 
 def test_hostile_text_is_only_text(entities):
     u = understand("revenue last month'; DELETE FROM orders; -- <script>alert(1)</script>" * 50, entities, ASKED)
-    assert u.intent_id == "revenue_total"
+    # closed world: the injected words are not a question's words, so nothing is served for them
+    assert u.intent_id is None and "did not understand: delete, orders, script, alert" in u.reason
     assert len(u.question) <= 500
+    clean = understand("revenue last month; please!", entities, ASKED)
+    assert clean.intent_id == "revenue_total"
 
 
 # Phrasings from an independent question log (not the bundled simulator): one case per class.

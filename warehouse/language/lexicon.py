@@ -60,3 +60,37 @@ def is_typo_of(a: str, b: str) -> bool:
         return a == b
     allowed = 1 if shorter < 8 else 2
     return abs(len(a) - len(b)) <= allowed and edit_distance(a, b, allowed) <= allowed
+
+# Words that carry no slot of a sales question: articles, pronouns, prepositions, auxiliaries,
+# question words, request and light verbs, greetings and hedges. Understanding accounts for every
+# other word of a question (a metric, a dimension, a member, a period, a number, a cue) or refuses
+# it; adding a word here lets it pass unread, so a word that can name a thing never belongs here.
+FUNCTION_WORDS: frozenset[str] = frozenset("""
+a an the of in on at to for from by with within into over about around across during since until
+and or but nor so yet as than then also too either both
+is are was were be been being am do does did doing done have has had having
+can could would will shall should might must may
+what which who whom whose when where why how whats hows
+that this these those it its itself their theirs them they there here
+i me my mine we our ours us you your yours he she his her him one
+all any each every some such much many more most less few lot lots whole entire total overall
+combined altogether together
+just only very really quite pretty roughly approximately exactly about around currently now
+so far yet still again already ever
+show shows showing shown list give gives tell get gets got pull see look looking looked check
+find report display provide want wanted need needed know like would love interested curious
+wondering wonder
+please pls plz thanks thank thx hi hey hello ok okay quick quickly question q can
+go goes went going gone come came coming end ended ending finish finished close closed closing
+land landed stand standing stood look perform performed performing
+figure figures number numbers amount value values result results stat stats data metric metrics
+kpi kpis level levels
+company business we're were
+against ahead behind stack stacks up down compare compared comparing comparison relative prior
+previous
+i'd i'm i've we've we'd let's it's that's what's how's there's you're
+mind minute moment chance bother sorry good morning afternoon evening team folks guys someone anyone
+put together send sending share pull pulled run grab update
+way point spike spiked jump jumped rise rose risen rising fall fell fallen falling dip dipped
+surge surged slump slumped soar soared tank tanked move moved win won gain gained acquire acquired
+""".split())

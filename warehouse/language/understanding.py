@@ -15,57 +15,13 @@ from functools import lru_cache
 from datetime import date
 from typing import Any
 
-from warehouse.language.lexicon import COUNT_WORDS, MONTHS, WEEKDAYS, edit_distance
+from warehouse.language.lexicon import (COUNT_WORDS, FUNCTION_WORDS, MONTH_ABBREVIATIONS, MONTHS, ORDINAL_WORDS,
+                                        WEEKDAY_ABBREVIATIONS, WEEKDAYS, edit_distance)
 from warehouse.storage.question_log import MAX_QUESTION_CHARS
+from warehouse.language.cues import (BOTTOM, DIMENSION_WORDS, FAMILY_CUES, GENERIC_PERFORMANCE, LOSS,
+                                     MOST_PROFITABLE, PREV, TOP, YOY)
 from warehouse.language.period_words import PERIOD_PATTERNS, find_period
 from warehouse.semantic.catalogue import CATALOGUE, ENTITY_COLUMNS, METRICS, RANK_DIMENSIONS, instance_key
-
-
-_YOY = (r"\b(same (period|time|week|month|quarter|day) (last|a|the previous|previous|prior) year|year over year|"
-        r"same (period|time|week|month|quarter|day) ly|"
-        r"year on year|yoy|y/y|vs\.? (the )?(last|previous|prior) year|versus (the )?(last|previous|prior) year|"
-        r"compared (to|with) (the )?(last|previous|prior) year|on last year|over last year|than last year|"
-        r"against (the )?(last|previous|prior) year|(ahead of|behind|beat|beating|vs\.?|versus|against|on|over) ly|"
-        r"(ahead of|behind) last year|the year before|a year ago|a year earlier|last year's|"
-        r"(vs\.?|versus|compared (to|with)|against|than) (the same )?(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|q[1-4]) (of )?last year)\b")
-_PREV = (r"\b(vs|versus|compared|compare|comparison|change|changed|changes|growth|grow|grew|increase|"
-         r"increased|decrease|decreased|declin\w*|drop|dropped|up or down|mom|wow|qoq|month over month|"
-         r"week over week|quarter over quarter|period before|previous period|prior period|delta|"
-         r"better|worse|improve\w*|"
-         r"against (the )?(previous|prior|preceding|last) (day|week|month|quarter|period)|"
-         r"against the (day|week|month|quarter) before|(day|week|month|quarter) before)\b")
-_FAMILY_CUES: list[tuple[str, str]] = [
-    ("customers", r"\b(new (vs|versus|and|or) (returning|repeat|existing)|new customers?|returning customers?|"
-                  r"repeat customers?|customer acquisition|first.time (customers|buyers)|"
-                  r"new (accounts?|clients?|buyers?)|first.time (accounts|clients))\b"),
-    ("drivers", r"\b(why|what drove|drivers?|driving|explain\w*|reasons?|behind the|what caused|cause[sd]?|"
-                r"what happened|account for)\b"),
-    ("movers", r"\b(movers?|moved the most|biggest (changes|swings|gainers|losers|decliners|shifts)|gainers|"
-               r"decliners|risers|fallers|winners and losers|swings?|changed (the )?most|"
-               r"(largest|biggest) (change|shift|swing)s?)\b"),
-    ("trend", r"\b(trend\w*|over time|week by week|month by month|weekly|monthly|by week|by month|"
-              r"last 12 (weeks|months)|trajectory|evolution)\b"),
-    ("share", r"(\b(share of|(what|which) share|market share|percentage of|percent of|proportion|portion|"
-              r"fraction|how much of)\b|(?<!\S)% of\b)"),
-    ("breakdown", r"\b(by|per|split|breakdown|break down|broken down|mix|across|each)\b"),
-]
-_TOP = r"\b(top|best|highest|most|largest|biggest|leading|strongest|greatest|max|maximum)\b"
-_BOTTOM = r"\b(bottom|worst|lowest|least|smallest|weakest|poorest|min|minimum|fewest)\b"
-_DIMENSION_WORDS: dict[str, tuple[str, ...]] = {
-    "product": ("product", "products", "item", "items", "sku", "skus"),
-    "customer": ("customer", "customers", "client", "clients", "account", "accounts", "buyers"),
-    "state": ("state", "states", "province", "provinces"),
-    "sub_category": ("sub category", "sub categories", "subcategory", "subcategories", "product line",
-                     "product lines"),
-    "category": ("category", "categories"),
-    "region": ("region", "regions"),
-    "segment": ("segment", "segments"),
-    "city": ("city", "cities"),
-}
-_GENERIC_PERFORMANCE = (r"\b(how did (we|it) do|how did .* go|how did (.{1,40} )?(do|perform)|how are we doing|how we did|"
-                        r"performance|numbers?|results|"
-                        r"how was|summary|recap|overview|snapshot|update|quick read|read on|rundown|"
-                        r"headline|figures|kpis?)\b")
 
 
 @dataclass
@@ -150,12 +106,12 @@ def _keyword_vocabulary() -> frozenset[str]:
     for m in METRICS.values():
         for s in m.synonyms:
             words.update(s.split())
-    for pattern in [p for p, _ in PERIOD_PATTERNS] + [p for _, p in _FAMILY_CUES]:
+    for pattern in [p for p, _ in PERIOD_PATTERNS] + [p for _, p in FAMILY_CUES]:
         words.update(re.findall(r"[a-z]{4,}", pattern.replace("\\b", " ")))
-    for group in _DIMENSION_WORDS.values():
+    for group in DIMENSION_WORDS.values():
         for s in group:
             words.update(s.split())
-    words.update(re.findall(r"[a-z]{4,}", _TOP + _BOTTOM + _YOY + _PREV))
+    words.update(re.findall(r"[a-z]{4,}", TOP + BOTTOM + YOY + PREV))
     words.update({"yesterday", "quarter", "month", "week", "year", "revenue", "margin", "returning",
                   "performing", "breakdown", "trended", "trending", "trends"})
     words.update(WEEKDAYS + MONTHS)
@@ -172,7 +128,7 @@ def _word_meanings() -> dict[str, frozenset[str]]:
         for syn in m.synonyms:
             for w in syn.split():
                 out.setdefault(w, set()).add(m.name)
-    for dim, group in _DIMENSION_WORDS.items():
+    for dim, group in DIMENSION_WORDS.items():
         for phrase_ in group:
             for w in phrase_.split():
                 out.setdefault(w, set()).add("dimension:" + dim)
@@ -271,9 +227,7 @@ _UNSUPPORTED_GRAIN = (r"\b(daily|day by day|by day|per day|each day|by weekday|b
                       r"per year)\b")
 _COUNT_OF_THINGS = (r"\b(how many|number of|count of|no of|num of) (distinct |unique |different |active )?"
                     r"(customers|clients|accounts|buyers|products|skus|states|cities|sub categories|categories)\b")
-_LOSS = r"\b(least profitable|less profitable|unprofitable|lost the most|los(e|ing) the most|biggest loss\w*|" \
-        r"loss making|los(t|e|ing) (the most )?money|in the red)\b"
-_MOST_PROFITABLE = r"\b(most|more|highly) profitable\b"
+
 
 
 def _slot_text(text: str, found: list[tuple[str, str, int]]) -> str:
@@ -285,7 +239,7 @@ def _slot_text(text: str, found: list[tuple[str, str, int]]) -> str:
         size = len(normalise(value).split())
         drop.update(range(i, i + size))
         nxt = i + size
-        if nxt < len(words) and words[nxt] in _DIMENSION_WORDS.get(column, ()):
+        if nxt < len(words) and words[nxt] in DIMENSION_WORDS.get(column, ()):
             drop.add(nxt)
     kept = " ".join(w for j, w in enumerate(words) if j not in drop)
     return " ".join(re.sub(_SCOPE_WORDS, " ", kept).split())
@@ -300,7 +254,7 @@ def _stray_number(text: str) -> bool:
 
 def _find_dimension(text: str) -> str | None:
     best: tuple[int, str] | None = None
-    for dim, words in _DIMENSION_WORDS.items():
+    for dim, words in DIMENSION_WORDS.items():
         for w in words:
             for m in re.finditer(rf"\b{w}\b", text):
                 if best is None or m.start() < best[0]:
@@ -309,13 +263,13 @@ def _find_dimension(text: str) -> str | None:
 
 
 def _family(text: str, metric: str | None, dimension: str | None, direction: str | None) -> str | None:
-    cues = {name for name, pattern in _FAMILY_CUES if re.search(pattern, text)}
+    cues = {name for name, pattern in FAMILY_CUES if re.search(pattern, text)}
     for name in ("customers", "drivers", "movers", "trend", "share"):
         if name in cues:
             return name
     if direction and dimension in ("product", "customer", "state", "sub_category"):
         return "ranking"
-    dim_words = "|".join(_DIMENSION_WORDS[dimension]) if dimension else None
+    dim_words = "|".join(DIMENSION_WORDS[dimension]) if dimension else None
     if "breakdown" in cues and dimension and re.search(
             rf"\b(by|per|split by|breakdown by|break down by|across|each)\s+(the\s+)?({dim_words})\b", text):
         return "breakdown"
@@ -323,15 +277,15 @@ def _family(text: str, metric: str | None, dimension: str | None, direction: str
         return "breakdown"
     if direction and dimension:
         return "breakdown"
-    if metric or re.search(_GENERIC_PERFORMANCE, text):
+    if metric or re.search(GENERIC_PERFORMANCE, text):
         return "kpi"
     return None
 
 
 def _compare(text: str) -> str:
-    if re.search(_YOY, text):
+    if re.search(YOY, text):
         return "yoy"
-    if re.search(_PREV, text):
+    if re.search(PREV, text):
         return "prev"
     return "none"
 
@@ -347,15 +301,15 @@ def understand(question: str, entities: EntityIndex, asked_on: date | None = Non
     found = entities.find(text)
     slots = _slot_text(text, found)          # entity names and scope restatements removed
     compare = _compare(slots)
-    period_text = re.sub(_YOY, " ", slots) if compare == "yoy" else slots
+    period_text = re.sub(YOY, " ", slots) if compare == "yoy" else slots
     period, _ = find_period(period_text, asked_on, compare)
     metric = _find_metric(slots)
     bare = re.sub(r"\b(top ?line|bottom line)\b", " ", slots)    # metric names, not directions
-    direction = "top" if re.search(_TOP, bare) else ("bottom" if re.search(_BOTTOM, bare) else None)
-    loss = re.search(_LOSS, bare) is not None
+    direction = "top" if re.search(TOP, bare) else ("bottom" if re.search(BOTTOM, bare) else None)
+    loss = re.search(LOSS, bare) is not None
     if loss and metric in (None, "profit", "margin"):
         metric, direction = metric or "profit", "bottom"
-    elif re.search(_MOST_PROFITABLE, bare) and metric is None:
+    elif re.search(MOST_PROFITABLE, bare) and metric is None:
         metric = "profit"
     dimension = _find_dimension(slots)
     n = _find_n(slots)
@@ -366,12 +320,72 @@ def understand(question: str, entities: EntityIndex, asked_on: date | None = Non
     if loss and metric not in ("profit", "margin"):
         # "which products lost the most revenue": a decline, not the lowest figure
         return Understanding(raw, None, stated=stated, reason="a loss of a measure is a change, not a ranking")
+    unknown = _as_written(unaccounted_words(slots, stated), text, raw)
+    said = f" (did not understand: {', '.join(unknown)})" if unknown else ""
     if family is None:
-        return Understanding(raw, None, stated=stated, reason="no metric or kind of question recognised")
+        return Understanding(raw, None, stated=stated, reason="no metric or kind of question recognised" + said)
     refusal = _refusal(slots, family, stated)
     if refusal:
-        return Understanding(raw, None, stated=stated, reason=refusal)
+        return Understanding(raw, None, stated=stated, reason=refusal + said)
+    if unknown:
+        return Understanding(raw, None, stated=stated, reason="did not understand: " + ", ".join(unknown))
     return _assemble(raw, family, stated, found, scope or {})
+
+
+def _as_written(words: list[str], corrected: str, raw: str) -> list[str]:
+    """``words`` of the spelling-corrected text as the asker wrote them (a refusal names their word)."""
+    written = dict(zip(corrected.split(), normalise(raw).split()))
+    return list(dict.fromkeys(written.get(w, w) for w in words))
+
+
+_CALENDAR_WORDS = frozenset(MONTHS) | frozenset(MONTH_ABBREVIATIONS) | frozenset(WEEKDAYS) | \
+    frozenset(WEEKDAY_ABBREVIATIONS) | frozenset(ORDINAL_WORDS) | frozenset(
+        "day days week weeks month months quarter quarters year years period periods same time date "
+        "today ytd mtd qtd wtd".split())
+# Words a metric's question carries beside its name ("percentage of orders returned").
+_METRIC_COMPANIONS: dict[str, tuple[str, ...]] = {"return_rate": ("orders", "order", "returned", "rate"),
+                                                   "quantity": ("unit", "sold"), "discount": ("avg",),
+                                                   "aov": ("avg",), "orders": ("placed",)}
+# Every word that can name a metric or a dimension: never read as a misspelt function word.
+_MEANING_WORDS = frozenset(w for m in METRICS.values() for s in m.synonyms for w in s.split()) | \
+    frozenset(w for group in DIMENSION_WORDS.values() for s in group for w in s.split())
+
+
+def _is_function_word(word: str) -> bool:
+    """A function word, or a one-letter slip of one (``pleaase``, ``haave``) that names nothing."""
+    if word in FUNCTION_WORDS:
+        return True
+    if len(word) < 4 or word in _MEANING_WORDS or word in _KEYWORDS:
+        return False
+    return any(edit_distance(word, f, 1) <= 1 for f in FUNCTION_WORDS if len(f) >= 4 and abs(len(f) - len(word)) <= 1)
+_CUE_PATTERNS = (tuple(p for p, _ in PERIOD_PATTERNS) + tuple(p for _, p in FAMILY_CUES)
+                 + (YOY, PREV, TOP, BOTTOM, LOSS, MOST_PROFITABLE, GENERIC_PERFORMANCE,
+                    r"\b(top ?line|bottom line)\b"))
+
+
+def unaccounted_words(slots: str, stated: dict[str, Any]) -> list[str]:
+    """The words of ``slots`` (entity names already taken out) that no slot accounts for: not
+    inside the stated metric's or dimension's words, a period, a number, a calendar word or a
+    question cue, and not a function word. Closed world: a question with any such word is not
+    understood (a second metric, an unknown dimension or place, a word the product never saw)."""
+    patterns = list(_CUE_PATTERNS)
+    if stated["metric"]:
+        metric = METRICS[stated["metric"]]
+        patterns += [rf"\b{re.escape(s)}\b" for s in metric.synonyms + _METRIC_COMPANIONS.get(metric.name, ())]
+    if stated["dimension"]:
+        patterns += [rf"\b{w}\b" for w in DIMENSION_WORDS[stated["dimension"]]]
+    covered = [False] * len(slots)
+    for pattern in patterns:
+        for match in re.finditer(pattern, slots):
+            covered[match.start():match.end()] = [True] * (match.end() - match.start())
+    unknown = []
+    for match in re.finditer(r"\S+", slots):
+        word = match.group(0).strip("'/&%")
+        if (word and not any(covered[match.start():match.end()]) and not _is_function_word(word)
+                and word not in COUNT_WORDS and word not in _CALENDAR_WORDS
+                and not re.fullmatch(r"\d+(st|nd|rd|th|s|k|m|am|pm)?|q[1-4]|fy\d*|h[12]", word)):
+            unknown.append(word)
+    return list(dict.fromkeys(unknown))
 
 
 def _refusal(slots: str, family: str, stated: dict[str, Any]) -> str | None:
@@ -413,8 +427,9 @@ def _assemble(raw: str, family: str, stated: dict[str, Any], found: list[tuple[s
         mentioned.remove(outside[-1])
     for column, value, _ in mentioned:
         if column in filters and filters[column] != value:
-            return Understanding(raw, None, stated=stated,
-                                 reason=f"{value} is outside your scope ({column}={filters[column]})")
+            reason = (f"{value} is outside your scope ({column}={filters[column]})" if column in scope else
+                      f"names two {column.replace('_', '-')} values ({filters[column]}, {value}): ask about one at a time")
+            return Understanding(raw, None, stated=stated, reason=reason)
         filters[column] = value
     params: dict[str, Any] = {"filters": filters}
     intent_id = _intent_id(family, metric, stated)
