@@ -192,27 +192,38 @@ class AskOutcome:
     understood: str
     candidates: tuple["Candidate", ...] = ()
     queued_reason: str | None = None
+    live_card: serving.AnswerCard | None = None     # computed now by SQL, no AI model
+    live_cpu_seconds: float | None = None
 
 
 def ask(path: str, user: User, text: str) -> AskOutcome:
     """Match ``text`` against last night's answers in ``user``'s scope and record the outcome.
 
-    A hit shows the stored answer (no live query). Anything else is a miss, queued for tonight
-    through the event spool. A matched answer outside the user's scope is treated as a miss.
+    A hit shows the stored answer (no live query). A question fully understood but not
+    pre-computed is answered at once by SQL on the snapshot's order lines (no AI model, counted
+    as ``live_sql``). Anything else is a miss, queued for tonight through the event spool. A
+    matched answer outside the user's scope is treated as a miss.
     """
+    from warehouse.language.live_sql import answer_now
     from warehouse.language.matcher import match_question
 
     question = clean_question(text)
+    night = info(path)
+    live = None
     with _reading(path) as con:
-        result = match_question(con, user, question, asked_on=info(path).as_of,
-                                index=_answer_index(path))
-    card = answer(path, result.answer_id, user.scope.key()) if result.hit and result.answer_id else None
-    queued = None if card else (result.queued_reason or "the matched answer is outside your scope")
+        result = match_question(con, user, question, asked_on=night.as_of, index=_answer_index(path))
+        card = answer(path, result.answer_id, user.scope.key()) if result.hit and result.answer_id else None
+        if card is None and result.understanding is not None:
+            live = answer_now(con, result.understanding, night=night.night, asked_on=night.as_of)
+    live_card = serving.card_from_row(live.row) if live else None
+    kind = "hit" if card else ("live_sql" if live_card else "miss")
+    queued = None if card or live_card else (result.queued_reason or "the matched answer is outside your scope")
     append_events(paths().spool_dir, [Event(
-        user_id=user.user_id, kind="hit" if card else "miss", question=question,
+        user_id=user.user_id, kind=kind, question=question,
         answer_id=card.answer_id if card else None, similarity=result.similarity)])
     return AskOutcome(question, card is not None, card, result.similarity,
-                      result.understood, tuple(result.candidates), queued)
+                      result.understood, tuple(result.candidates), queued, live_card,
+                      live.cpu_seconds if live else None)
 
 
 def record_views(path: str, user_id: str, answer_ids: list[str]) -> int:

@@ -1,4 +1,5 @@
-"""The ``offpeak`` command: demo, night, backtest, prepare-model, prepare-matcher, window, dashboard."""
+"""The ``offpeak`` command: demo, night, ingest, backtest, prepare-model, prepare-matcher, window,
+dashboard."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.ingest_command import add_ingest_parser, run_ingest
 from pipelines.llm_models import ModelNotPreparedError
 from warehouse.storage.ingest import IngestError
 from warehouse.storage.paths import REPO_ROOT, offpeak_paths
@@ -23,6 +25,7 @@ DEFAULT_PAIRS_DATA = REPO_ROOT.parent / "shared" / "data"
 EXAMPLES = """examples:
   offpeak demo                       # demo data, a week of nights, then: make dashboard
   offpeak night --night 2026-11-21   # one night on the data in $OFFPEAK_HOME
+  offpeak ingest drop/orders-2026-11.csv  # load sales files now: loaded/known/replaced/quarantined
   offpeak backtest --orders orders.csv.gz --users users.csv --log log.csv \\
                    --from 2022-01-01 --to 2022-12-31 --out backtest/
   offpeak prepare-model              # SmolLM2-135M-Instruct for the LLM tier (once, cached)
@@ -90,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
                      "offpeak night --night 2026-11-21")
     night.add_argument("--night", type=_date, default=date.today() - timedelta(days=1),
                        help="the night's date (default yesterday)")
+    add_ingest_parser(sub)
     bt = _command(sub, "backtest", "replay history night by night and score the hit rate",
                   "offpeak backtest --orders orders.csv.gz --users users.csv --log log.csv "
                   "--from 2022-01-01 --to 2022-12-31 --out backtest/")
@@ -205,7 +209,7 @@ def _dashboard(args, paths) -> int:
                             "--server.address", "127.0.0.1", "--server.port", str(args.port)])
 
 
-COMMANDS = {"demo": _demo, "night": _night, "backtest": _backtest, "prepare-model": _prepare_model,
+COMMANDS = {"demo": _demo, "night": _night, "ingest": run_ingest, "backtest": _backtest, "prepare-model": _prepare_model,
              "prepare-matcher": _prepare_matcher, "window": _window, "dashboard": _dashboard}
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from warehouse.semantic.catalogue import CATALOGUE, answer_id_for, instance_key, phrase
+from warehouse.semantic.facts import build_sales_facts
 from warehouse.language.embedding import MODEL_NAME
 from warehouse.storage.contract import SnapshotMeta, next_window
 from warehouse.storage.paths import OffpeakPaths, offpeak_paths
@@ -209,10 +210,10 @@ def _history(con: duckdb.DuckDBPyConnection, night: date) -> None:
         net_j = avoided_j - batch_j
         cost = avoided_j / 3.6e6 * 0.30 - batch_j / 3.6e6 * 0.12
         co2 = avoided_j / 3.6e6 * 400 - batch_j / 3.6e6 * 180
-        _insert(con, "savings", [(
-            n, questions, hits, questions - hits, computed, read, batch_j, LIVE_JOULES_PER_ANSWER,
+        _insert(con, "savings", [(  # night n-1's answers, measured on day n by night n's run
+            n - timedelta(days=1), questions, hits, questions - hits, computed, read, batch_j, LIVE_JOULES_PER_ANSWER,
             avoided_j, net_j, "estimate", 0.12, 0.30, 180.0, 400.0, cost, co2,
-            "estimate: CPU time × 35 W configured")])
+            "estimate: CPU time × 35 W configured", 2)])
         run_id = f"run-{n:%Y%m%d}"
         start = datetime.combine(n + timedelta(days=1), time(2, 0))
         energy = [(n, run_id, "facts", None, "estimate", 900.0 + back, 12.0, 30, None, start),
@@ -273,6 +274,7 @@ def build_snapshot(home: Path, *, night: date | None = None, data_through: date 
     answers = factory_answers(night)
     with duckdb.connect(str(paths.warehouse_db)) as con:
         migrate(con)
+        build_sales_facts(con)          # no order lines: the factory's answers are planted
         _insert(con, "users", USERS)
         _insert(con, "entity_values", [(c, v) for c, values in ENTITY_VALUES.items() for v in values])
         ids = _answers(con, night, answers, embed)

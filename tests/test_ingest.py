@@ -11,7 +11,6 @@ import duckdb
 import pandas as pd
 import pytest
 
-from warehouse.storage import ingest
 from warehouse.storage.canonical import CANONICAL_COLUMNS
 from warehouse.storage.paths import REPO_ROOT
 from warehouse.storage.ingest import (
@@ -214,7 +213,7 @@ def test_unreadable_files_raise_one_clear_line(con, tmp_path, name, content):
     assert counts(con) == dict.fromkeys(TABLES, 0)
 
 
-def test_a_crash_mid_file_leaves_the_warehouse_as_it_was(con, tmp_path, monkeypatch):
+def test_a_crash_mid_file_leaves_the_warehouse_as_it_was(con, tmp_path):
     canonical_rows().to_csv(tmp_path / "first.csv", index=False)
     ingest_file(con, tmp_path / "first.csv")
     second = canonical_rows(4).assign(order_id=lambda f: f.order_id + "-b")
@@ -222,14 +221,13 @@ def test_a_crash_mid_file_leaves_the_warehouse_as_it_was(con, tmp_path, monkeypa
     second.to_csv(tmp_path / "second.csv", index=False)
     before = counts(con)
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("disk full")
+    def crash(stage: str) -> None:
+        if stage == "recorded":  # after orders, quarantine and ingested_files were written
+            raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest, "_record_file", crash)  # after orders and quarantine were written
     with pytest.raises(RuntimeError, match="disk full"):
-        ingest_file(con, tmp_path / "second.csv")
+        ingest_file(con, tmp_path / "second.csv", on_stage=crash)
     assert counts(con) == before
-    monkeypatch.undo()
     report = ingest_file(con, tmp_path / "second.csv")
     assert (report.rows_loaded, report.rows_quarantined, report.duplicate) == (3, 1, False)
 

@@ -1,11 +1,13 @@
 """A whole night through Dagster on a temp warehouse; automation evaluated with Dagster's contexts."""
 
+import json
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from dagster import DagsterInstance, build_schedule_context, build_sensor_context
 
@@ -128,3 +130,43 @@ def test_definitions_load_from_workspace_yaml():
     result = subprocess.run([str(dagster), "definitions", "validate", "-w", str(REPO_ROOT / "workspace.yaml")],
                             capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_ask_answers_an_unpredicted_question_by_sql_on_the_snapshot(home, instance, monkeypatch):
+    """After the night above: a question understood but not pre-computed is answered at once,
+    from the snapshot's own order lines, with the numbers pandas computes from them."""
+    from dashboard import data
+    from warehouse.language.live_sql import answer_now
+    from warehouse.language.understanding import EntityIndex, understand
+    from warehouse.semantic.catalogue import instance_key
+    from warehouse.storage.events import spool_files
+
+    path = current_snapshot(home.snapshots_dir)
+    morning = NIGHT + timedelta(days=1)
+    snap = open_snapshot(path)
+    try:
+        question = "top 7 products by units sold last quarter"
+        u = understand(question, EntityIndex.from_connection(snap), morning, {})
+        assert u.mapped
+        published = {k for (k,) in snap.execute("SELECT instance_key FROM answers").fetchall()}
+        assert instance_key(u.intent_id, u.params) not in published      # nobody predicted it
+        live = answer_now(snap, u, night=NIGHT, asked_on=morning)
+        lines = snap.execute("SELECT product_name, quantity, order_date FROM sales_facts").df()
+    finally:
+        snap.close()
+    quarter = lines[(lines.order_date >= "2026-07-01") & (lines.order_date < "2026-10-01")]
+    totals = quarter.groupby("product_name", as_index=False).quantity.sum()
+    expected = totals.sort_values(["quantity", "product_name"], ascending=[False, True]).head(7)
+    shown = {r["label"]: r["value"] for r in json.loads(live.row["chart_data"])}
+    assert list(shown) == expected.product_name.tolist()
+    assert list(shown.values()) == pytest.approx(expected.quantity.tolist())
+    assert lines.order_date.max() < pd.Timestamp(morning) and live.cpu_seconds >= 0
+
+    monkeypatch.setenv("OFFPEAK_HOME", str(home.home))
+    user = next(u for u in data.users(str(path)) if u.scope.is_everything)
+    outcome = data.ask(str(path), user, question)
+    assert not outcome.hit and outcome.live_card is not None and outcome.queued_reason is None
+    assert outcome.live_card.headline == live.row["headline"]
+    events = [json.loads(line) for f in spool_files(home.spool_dir) for line in f.read_text().splitlines()]
+    assert any(e["kind"] == "live_sql" and e["question"] == question for e in events)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import data, identity
 from dashboard.components import answer_card, md_escape, table
+from warehouse.language.live_sql import LIVE_SQL_LABEL
 
 user = identity.viewer()
 snapshot = data.require_snapshot()
@@ -11,7 +12,8 @@ live = data.live_answering()
 
 st.title("Ask")
 st.markdown("Your question is matched against the answers Offpeak computed last night for "
-            f"**{md_escape(identity.describe(user))}**. No live query runs.")
+            f"**{md_escape(identity.describe(user))}**; one it fully understands but nobody "
+            "predicted is computed at once from last night's data. No AI model runs.")
 
 with st.form("ask"):
     text = st.text_input("Your question", max_chars=data.MAX_QUESTION_CHARS,
@@ -35,6 +37,10 @@ if outcome is not None:
         similarity = f" (similarity {outcome.similarity:.2f})" if outcome.similarity is not None else ""
         st.success(f"Answered last night, no live query{similarity}.", icon=":material/bolt:")
         answer_card(outcome.card, note="Answered last night · no live query")
+    elif outcome.live_card is not None:
+        st.success(f"{LIVE_SQL_LABEL} ({outcome.live_cpu_seconds * 1000:.0f} ms of CPU).",
+                   icon=":material/database:")
+        answer_card(outcome.live_card, note=LIVE_SQL_LABEL)
     else:
         st.warning("No safe match in last night's answers: "
                    f"{md_escape(outcome.queued_reason)}.", icon=":material/block:")

@@ -14,7 +14,7 @@ from pipelines.resources.warehouse import WRITER_POOL, WarehouseResource
 from pipelines.runs import recorded
 from warehouse.storage.events import ingest_spool
 from warehouse.semantic.facts import build_sales_facts
-from warehouse.storage.ingest import IngestFailure, ingest_drop_folder
+from warehouse.storage.ingest import IngestFailure, describe_report, ingest_drop_folder
 from warehouse.storage.question_log import ingest_question_logs
 from warehouse.storage.users import read_users, store_users
 
@@ -34,6 +34,9 @@ def orders(context: AssetExecutionContext, warehouse: WarehouseResource,
         step.counts.update(
             files_seen=len(results), files_new=sum(not r.duplicate for r in loaded), files_rejected=len(failures),
             rows_loaded=sum(r.rows_loaded for r in loaded), rows_quarantined=sum(r.rows_quarantined for r in loaded),
+            rows_skipped_known=sum(r.rows_skipped_known for r in loaded),
+            rows_replaced=sum(r.rows_replaced for r in loaded),
+            per_file={r.file.name: describe_report(r) for r in loaded},
             order_lines_total=con.execute("SELECT count(*) FROM orders").fetchall()[0][0])
     return step.result()
 

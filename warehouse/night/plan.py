@@ -16,10 +16,11 @@ from typing import Any, Callable
 import duckdb
 import pandas as pd
 
+from warehouse.semantic.answer_rows import answer_row
 from warehouse.semantic.catalogue import CATALOGUE, answer_id_for, instance_key, phrase, validate_params
 from warehouse.semantic.facts import Facts, compute_facts
 from warehouse.forecasting.forecast import LoggedQuestion, Prediction
-from warehouse.semantic.narrative import headline, template_narrative
+from warehouse.semantic.narrative import template_narrative
 from warehouse.language.understanding import EntityIndex, understand
 from warehouse.storage.users import User
 
@@ -35,7 +36,7 @@ def understand_log(con: duckdb.DuckDBPyConnection, entities: EntityIndex) -> tup
     yesterday) and counts as that habit in the user's history."""
     fresh = con.execute("""
         SELECT question, min(CAST(asked_at AS DATE)) FROM question_log
-        WHERE kind IN ('ask', 'hit', 'miss', 'live') AND question IS NOT NULL
+        WHERE kind IN ('ask', 'hit', 'miss', 'live', 'live_sql') AND question IS NOT NULL
           AND question NOT IN (SELECT question FROM question_understanding)
         GROUP BY question ORDER BY question""").fetchall()
     rows, unmapped = [], 0
@@ -73,7 +74,7 @@ def load_history(con: duckdb.DuckDBPyConnection, users: dict[str, User], before:
     rows = con.execute("""
         SELECT l.user_id, CAST(l.asked_at AS DATE), u.intent_id, u.params
         FROM question_log l JOIN question_understanding u USING (question)
-        WHERE l.kind IN ('ask', 'hit', 'miss', 'live') AND u.mapped AND l.asked_at < ?
+        WHERE l.kind IN ('ask', 'hit', 'miss', 'live', 'live_sql') AND u.mapped AND l.asked_at < ?
         ORDER BY l.asked_at""", [before]).fetchall()
     memo = {} if memo is None else memo
     out = []
@@ -137,27 +138,6 @@ def compute_all_facts(con: duckdb.DuckDBPyConnection, planned: dict[str, Planned
         if progress and i % 500 == 0:
             progress(f"facts: {i}/{len(planned)} instances")
     return out
-
-
-def answer_row(night: date, key: str, facts: Facts, text: str) -> dict[str, Any]:
-    """The ``answers`` row of one instance (tier columns are filled by the writer)."""
-    f = facts.key_figures
-    intent = CATALOGUE[facts.intent_id]
-    return {
-        "night": night, "answer_id": answer_id_for(night.isoformat(), key), "instance_key": key,
-        "intent_id": facts.intent_id, "params": json.dumps(facts.params, sort_keys=True),
-        "scope_key": ";".join(f"{c}={v}" for c, v in sorted(facts.params.get("filters", {}).items())) or "*",
-        "question_text": phrase(intent, facts.params), "headline": headline(facts), "narrative": text,
-        "key_label": f.get("metric_label"), "key_value": _num(f.get("value")),
-        "previous_value": _num(f.get("previous")), "delta": _num(f.get("delta")),
-        "delta_pct": _num(f.get("delta_pct")), "direction": f.get("direction"), "unit": f.get("unit"),
-        "chart_kind": intent.chart_kind, "chart_data": json.dumps(facts.chart_data, default=str),
-        "numbers": json.dumps(facts.numbers),
-    }
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def template_answers(night: date, facts_by_key: dict[str, Facts]) -> pd.DataFrame:

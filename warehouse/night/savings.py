@@ -66,7 +66,8 @@ def compute_savings(con: duckdb.DuckDBPyConnection, night: date, tariff: Tariff,
     dash = con.execute("""SELECT kind, answer_id FROM question_log
                           WHERE source = 'dashboard' AND CAST(asked_at AS DATE) = ?""", [day]).fetchall()
     dash_hits = [a for k, a in dash if k == "hit"]
-    dash_questions = sum(k in ("hit", "miss", "live") for k, _ in dash)
+    dash_questions = sum(k in ("hit", "miss", "live", "live_sql") for k, _ in dash)
+    served_live_sql = sum(k == "live_sql" for k, _ in dash)
     viewed = {a for k, a in dash if k == "view" and a}
     log_hits, log_read = _score_logged_questions(con, night, day, users, encode)
     log_questions = con.execute("""SELECT count(*) FROM question_log WHERE kind = 'ask'
@@ -90,6 +91,7 @@ def compute_savings(con: duckdb.DuckDBPyConnection, night: date, tariff: Tariff,
         "net_co2_g": avoided_kwh * tariff.peak_carbon_g_per_kwh - batch_kwh * tariff.carbon_g_per_kwh,
         "method_note": f"night energy: {methods or 'none'}; {costs.method}; "
                        "money and CO2 from the configured time-of-use profile (estimates)",
+        "served_live_sql": served_live_sql,
     }
 
 

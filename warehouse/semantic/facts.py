@@ -317,7 +317,7 @@ def build_sales_facts(con: duckdb.DuckDBPyConnection, before: date | None = None
     cutoff = "WHERE o.order_date < ?" if before else ""
     con.execute(f"""
         CREATE OR REPLACE TABLE sales_facts AS
-        SELECT o.* EXCLUDE (source_file, source_row), r.order_id IS NOT NULL AS returned
+        SELECT o.* EXCLUDE (source_file, source_row, line_id, line_key), r.order_id IS NOT NULL AS returned
         FROM orders o LEFT JOIN (SELECT DISTINCT order_id FROM returns) r USING (order_id)
         {cutoff} ORDER BY o.order_date""", [before] if before else [])
     con.execute("CREATE OR REPLACE TABLE entity_values AS " + " UNION ALL ".join(

@@ -75,7 +75,7 @@ _TABLE_LIST = [
         live_joules_per_answer DOUBLE, live_joules_avoided DOUBLE, net_joules DOUBLE,
         energy_method VARCHAR, price_per_kwh DOUBLE, peak_price_per_kwh DOUBLE,
         carbon_g_per_kwh DOUBLE, peak_carbon_g_per_kwh DOUBLE, net_cost DOUBLE,
-        net_co2_g DOUBLE, method_note VARCHAR"""),
+        net_co2_g DOUBLE, method_note VARCHAR, served_live_sql INTEGER"""),
     _table("energy_log", """night DATE, run_id VARCHAR, asset VARCHAR, tier INTEGER, method VARCHAR,
         joules DOUBLE, seconds DOUBLE, items INTEGER, detail VARCHAR, measured_at TIMESTAMP"""),
     _table("asset_runs", """night DATE, run_id VARCHAR, asset VARCHAR, status VARCHAR,
@@ -93,6 +93,12 @@ _TABLE_LIST = [
     _table("ingested_files", """sha256 VARCHAR, file_name VARCHAR, kind VARCHAR, layout VARCHAR,
         rows_loaded BIGINT, rows_quarantined BIGINT, ingested_at TIMESTAMP"""),
     _table("entity_values", "column_name VARCHAR, value VARCHAR"),
+    # the order lines before the morning served: Ask's live SQL reads them (no AI model)
+    _table("sales_facts", """order_id VARCHAR, order_date DATE, ship_date DATE, customer_id VARCHAR,
+        customer_name VARCHAR, segment VARCHAR, country VARCHAR, region VARCHAR, state VARCHAR, city VARCHAR,
+        product_id VARCHAR, category VARCHAR, sub_category VARCHAR, product_name VARCHAR, quantity DOUBLE,
+        sales DOUBLE, discount DOUBLE, profit DOUBLE, rep_id VARCHAR, rep_name VARCHAR, channel VARCHAR,
+        returned BOOLEAN"""),
 ]
 TABLES: dict[str, SnapshotTable] = {t.name: t for t in _TABLE_LIST}
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from warehouse.storage.schema import transaction
 
-EVENT_KINDS = ("view", "ask", "hit", "miss", "live")
+EVENT_KINDS = ("view", "ask", "hit", "miss", "live", "live_sql")
 _SPOOL_SUFFIX = ".jsonl"
 
 

@@ -96,9 +96,36 @@ MIGRATIONS: list[tuple[str, str]] = [
         DROP TABLE IF EXISTS publications;
         ALTER TABLE question_understanding RENAME COLUMN closest TO reason;
     """),
+    # Order lines get a natural key (see canonical.py). Lines loaded before had no line id, so
+    # their key is the declared one: order_id + product_id + rank within their file. Copies of
+    # one line (same key, same content) that older files loaded twice are removed, keeping the
+    # first; same-key lines that differ are kept until a file carrying that key replaces them.
+    ("007_order_line_keys", """
+        ALTER TABLE orders ADD COLUMN line_id VARCHAR;
+        ALTER TABLE orders ADD COLUMN line_key VARCHAR;
+        UPDATE orders SET line_key = k.line_key FROM (
+            SELECT rowid AS rid, 'op:' || to_json([order_id, product_id])::VARCHAR || '#' ||
+                   row_number() OVER (PARTITION BY source_file, order_id, product_id
+                                      ORDER BY source_row) AS line_key
+            FROM orders) k
+        WHERE orders.rowid = k.rid;
+        DELETE FROM orders WHERE rowid IN (
+            SELECT rid FROM (
+                SELECT rowid AS rid, row_number() OVER (
+                    PARTITION BY line_key, order_id, order_date, ship_date, customer_id,
+                                 customer_name, segment, country, region, state, city, product_id,
+                                 category, sub_category, product_name, quantity, sales, discount,
+                                 profit, rep_id, rep_name, channel
+                    ORDER BY source_file, source_row) AS copy
+                FROM orders)
+            WHERE copy > 1);
+    """),
     ("008_user_access", """
         ALTER TABLE users ADD COLUMN access VARCHAR DEFAULT '';
         UPDATE users SET access = role WHERE role IN ('admin', 'data_engineer');
+    """),
+    ("009_savings_live_sql", """
+        ALTER TABLE savings ADD COLUMN served_live_sql INTEGER DEFAULT 0;
     """),
 ]
 

@@ -11,7 +11,7 @@ pipeline) are not scoped; the dashboard gates them by role.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -110,6 +110,14 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | Non
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
            ) -> pd.DataFrame:
     return con.execute(sql, params or {}).df()
+
+
+_CARD_FIELDS = frozenset(f.name for f in fields(AnswerCard))
+
+
+def card_from_row(row: dict[str, Any]) -> AnswerCard:
+    """A card from an ``answers``-shaped row (columns a card does not show are left out)."""
+    return _card({k: v for k, v in row.items() if k in _CARD_FIELDS})
 
 
 def _card(row: dict[str, Any]) -> AnswerCard:

@@ -44,6 +44,7 @@ SOURCES: dict[str, str] = {
     "quarantine_sample": "SELECT * FROM quarantine ORDER BY quarantined_at DESC LIMIT 200",
     "ingested_files": "SELECT * FROM ingested_files ORDER BY ingested_at DESC LIMIT 200",
     "entity_values": "SELECT * FROM entity_values",
+    "sales_facts": "SELECT * FROM sales_facts WHERE order_date < $morning",
 }
 
 
@@ -67,7 +68,7 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, snapshots_dir: Path, meta: 
     partial.unlink(missing_ok=True)
     con.execute(f"ATTACH '{partial}' AS snap")
     try:
-        params = {"night": night, "history": HISTORY_NIGHTS}
+        params = {"night": night, "history": HISTORY_NIGHTS, "morning": meta.as_of}
         for name, table in TABLES.items():
             select = SOURCES[name]
             used = {k: v for k, v in params.items() if f"${k}" in select}
