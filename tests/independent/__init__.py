@@ -1,0 +1,1 @@
+"""An independent check of Offpeak's answers: own question log, own ground truth, own pandas oracle."""
