@@ -96,7 +96,9 @@ def test_a_backtest_on_missing_files_is_one_line(tmp_path):
 
 
 def test_prepare_matcher_without_labelled_pairs_is_one_line(tmp_path):
-    done = _offpeak(tmp_path, "prepare-matcher", "--data", str(tmp_path / "nowhere"))
+    # --force: a machine that prepared the pair model must still reach the data check (it fails
+    # before the prepared model is touched)
+    done = _offpeak(tmp_path, "prepare-matcher", "--force", "--data", str(tmp_path / "nowhere"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "labelled pairs not found" in done.stderr
 

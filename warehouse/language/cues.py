@@ -6,9 +6,9 @@ from __future__ import annotations
 
 YOY = (r"\b(same (period|time|week|month|quarter|day) (last|a|the previous|previous|prior) year|year over year|"
         r"same (period|time|week|month|quarter|day) ly|"
-        r"year on year|yoy|y/y|vs\.? (the )?(last|previous|prior) year|versus (the )?(last|previous|prior) year|"
-        r"compared (to|with) (the )?(last|previous|prior) year|on last year|over last year|than last year|"
-        r"against (the )?(last|previous|prior) year|(ahead of|behind|beat|beating|vs\.?|versus|against|on|over) ly|"
+        r"year on year|yoy|y/y|vs\.? (the )?(last|previous|prior) (year|yr)|versus (the )?(last|previous|prior) (year|yr)|"
+        r"compared (to|with) (the )?(last|previous|prior) (year|yr)|on last year|over last year|than last year|"
+        r"against (the )?(last|previous|prior) (year|yr)|(ahead of|behind|beat|beating|vs\.?|versus|against|on|over) ly|"
         r"(ahead of|behind) last year|the year before|a year ago|a year earlier|last year's|"
         r"(vs\.?|versus|compared (to|with)|against|than) (the same )?(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|q[1-4]) (of )?last year)\b")
 PREV = (r"\b(vs|versus|compared|compare|comparison|change|changed|changes|growth|grow|grew|increase|"
