@@ -28,6 +28,7 @@ from warehouse.storage import serving
 from warehouse.storage.contract import SnapshotContractError, SnapshotMeta
 from warehouse.storage.paths import OffpeakPaths, offpeak_paths
 from warehouse.storage.question_log import MAX_QUESTION_CHARS
+from warehouse.storage.semantic_layer import LAYER_ENV, active_layer
 from warehouse.storage.events import Event, append_events
 from warehouse.storage.snapshot import current_snapshot, open_snapshot
 from warehouse.storage.users import Scope, User
@@ -210,6 +211,12 @@ def ask(path: str, user: User, text: str) -> AskOutcome:
     question = clean_question(text)
     night = info(path)
     live = None
+    layer = active_layer().fingerprint
+    if night.semantic_layer != layer:   # another layer's words would mean other metrics
+        reason = (f"this snapshot was computed with semantic layer {night.semantic_layer}, the dashboard "
+                  f"runs {layer}: start it with the night's {LAYER_ENV}")
+        append_events(paths().spool_dir, [Event(user_id=user.user_id, kind="miss", question=question)])
+        return AskOutcome(question, False, None, None, "not matched: " + reason, queued_reason=reason)
     with _reading(path) as con:
         result = match_question(con, user, question, asked_on=night.as_of, index=_answer_index(path))
         card = answer(path, result.answer_id, user.scope.key()) if result.hit and result.answer_id else None

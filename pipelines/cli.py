@@ -18,6 +18,7 @@ from pipelines.llm_models import ModelNotPreparedError
 from warehouse.storage.ingest import IngestError
 from warehouse.storage.paths import REPO_ROOT, offpeak_paths
 from warehouse.storage.schema import SchemaTooNewError
+from warehouse.storage.semantic_layer import LAYER_ENV, SemanticLayerError, active_layer
 from warehouse.storage.snapshot import NoSnapshotError
 
 DEFAULT_PAIRS_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -31,6 +32,7 @@ EXAMPLES = """examples:
   offpeak prepare-model              # SmolLM2-135M-Instruct for the LLM tier (once, cached)
   offpeak prepare-matcher            # tune + calibrate the Ask matcher on labelled pairs (once)
   offpeak window                     # the off-peak window the schedule uses, and why
+  offpeak --semantic-layer my_layer.yaml night   # another company's metrics and dimensions
 """
 
 
@@ -40,6 +42,7 @@ WHAT_TO_DO: dict[type[BaseException], str] = {
     SchemaTooNewError: "this warehouse was written by a newer Offpeak: upgrade Offpeak to open it",
     NoSnapshotError: "run `offpeak night` (or `make demo`) first",
     IngestError: "fix the file (or remove it from the drop folder) and run again",
+    SemanticLayerError: f"fix the semantic-layer file at that line (or unset {LAYER_ENV} for the default)",
     duckdb.IOException: "another process may hold the warehouse: wait for the night to finish, then retry",
     duckdb.Error: "the warehouse could not run that: see the message, or rebuild it with `offpeak demo`",
     PermissionError: "check the file's permissions (or choose another --home)",
@@ -81,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="offpeak", description="Answer tomorrow's questions tonight.",
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--home", help="Offpeak home directory (default $OFFPEAK_HOME or warehouse/home)")
+    parser.add_argument("--semantic-layer", type=Path,
+                        help=f"semantic-layer YAML: the metrics, dimensions and questions Offpeak answers "
+                             f"(default ${LAYER_ENV} or semantic_layers/order_lines.yaml)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = _command(sub, "demo", "generate demo data and run the last nights",
                     "offpeak demo --users 25 --nights 3")
@@ -133,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.home:
         os.environ["OFFPEAK_HOME"] = str(Path(args.home).resolve())
+    if args.semantic_layer:   # before any module derives its catalogue (children inherit it)
+        os.environ[LAYER_ENV] = str(args.semantic_layer.resolve())
     try:
+        active_layer()
         paths = offpeak_paths().ensure()
         return COMMANDS[args.command](args, paths)
     except KeyboardInterrupt:

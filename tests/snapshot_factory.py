@@ -20,6 +20,7 @@ from warehouse.semantic.catalogue import CATALOGUE, answer_id_for, instance_key,
 from warehouse.semantic.facts import build_sales_facts
 from warehouse.language.embedding import MODEL_NAME
 from warehouse.storage.contract import SnapshotMeta, next_window
+from warehouse.storage.semantic_layer import active_layer
 from warehouse.storage.paths import OffpeakPaths, offpeak_paths
 from warehouse.storage.schema import migrate
 from warehouse.storage.snapshot import publish_snapshot
@@ -256,7 +257,8 @@ def factory_meta(night: date, data_through: date | None = None) -> SnapshotMeta:
         night=night, as_of=night + timedelta(days=1), data_through=data_through or night,
         published_at=published_at, run_id=f"run-{night:%Y%m%d}", embedding_model=MODEL_NAME,
         next_window_start=start, next_window_end=end, next_window_timezone=WINDOW_TIMEZONE,
-        next_window_reason=WINDOW_REASON, dagster_url=DAGSTER_URL)
+        next_window_reason=WINDOW_REASON, dagster_url=DAGSTER_URL,
+        semantic_layer=active_layer().fingerprint)
 
 
 def build_snapshot(home: Path, *, night: date | None = None, data_through: date | None = None,

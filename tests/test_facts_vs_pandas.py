@@ -9,6 +9,7 @@ written in ``warehouse/semantic/periods.py``'s docstring with pandas periods/off
 - discount = 100 * mean(Discount) over order lines;
 - return_rate = 100 * distinct returned orders / distinct orders (an order is returned when its
   Order ID is in ``returns.csv``);
+- customers = distinct Customer IDs; asp = revenue / quantity;
 - each metric is 0 over an empty set of lines.
 
 Facts round figures to 2 decimals and percentages to 1, so figures are compared with
@@ -79,6 +80,7 @@ def df() -> pd.DataFrame:
         "category": raw["Category"].str.strip(),
         "sub_category": raw["Sub-Category"].str.strip(),
         "product_name": raw["Product Name"].str.strip(),
+        "ship_mode": raw["Ship Mode"].str.strip(),
         "sales": raw["Sales"].astype(float),
         "quantity": raw["Quantity"].astype(float),
         "discount": raw["Discount"].astype(float),
@@ -143,6 +145,15 @@ def oracle_compare(token: str, asked: date, compare: str) -> Range:
     if token in CALENDAR_FREQ:
         p = pd.Timestamp(asked).to_period(CALENDAR_FREQ[token]) - 2
         return _d(p.start_time), _d(p.end_time)
+    if start > end:
+        return start, start - timedelta(days=1)
+    if token == "this_week":                     # the same weekdays of the week before
+        return start - timedelta(weeks=1), end - timedelta(weeks=1)
+    if token == "year_to_date":                  # the same dates a year earlier
+        return oracle_compare(token, asked, "yoy")
+    if token in TO_DATE_FREQ:                    # as many days into the previous month / quarter
+        previous = pd.Timestamp(asked - timedelta(days=1)).to_period(TO_DATE_FREQ[token]) - 1
+        return _d(previous.start_time), min(_d(previous.start_time) + (end - start), _d(previous.end_time))
     days = (end - start).days + 1
     # "the immediately preceding period of equal length": empty when the period itself is empty
     return start - timedelta(days=days), start - timedelta(days=1)
@@ -156,7 +167,7 @@ ADDITIVE = {"revenue", "profit", "quantity"}   # distinct orders do not add up a
 DRIVER_DIMS = ("category", "sub_category", "region", "segment", "state")
 DIM_COLUMN = {"product": "product_name", "customer": "customer_name", "state": "state",
               "sub_category": "sub_category", "category": "category", "region": "region",
-              "segment": "segment", "city": "city"}
+              "segment": "segment", "city": "city", "ship_mode": "ship_mode"}
 
 
 _LINES_CACHE: dict[tuple, pd.DataFrame] = {}
@@ -198,6 +209,11 @@ def metric_value(sub: pd.DataFrame, metric: str) -> float:
         return 100.0 * float(sub["discount"].mean())
     if metric == "return_rate":
         return 100.0 * sub.loc[sub["returned"], "order_id"].nunique() / orders if orders else 0.0
+    if metric == "customers":
+        return float(sub["customer_id"].nunique())
+    if metric == "asp":
+        units = float(sub["quantity"].sum())
+        return sales / units if units else 0.0
     raise AssertionError(metric)
 
 
@@ -224,6 +240,10 @@ def metric_by(sub: pd.DataFrame, metric: str, column: str) -> dict[str, float]:
     elif metric == "return_rate":
         ret = sub[sub["returned"]].groupby(column)["order_id"].nunique().reindex(orders.index, fill_value=0)
         s = 100.0 * ret / orders
+    elif metric == "customers":
+        s = g["customer_id"].nunique().astype(float)
+    elif metric == "asp":
+        s = sales / g["quantity"].sum()
     else:
         raise AssertionError(metric)
     return {str(k): float(v) for k, v in s.items()}
@@ -347,6 +367,8 @@ RANKING_CASES = [  # (period, asked_on, filters, n, metric)
     ("last_month", JUL, {}, 3, "quantity"),
     ("yesterday", NOV, {}, 3, "profit"),
     ("quarter_to_date", JUL, {}, 5, "revenue"),      # empty period: no rows
+    ("last_month", NOV, WEST, 5, "customers"),
+    ("last_quarter", JUL, {}, 3, "asp"),
 ]
 
 TREND_CASES = [  # (asked_on, metric, filters)
@@ -359,6 +381,8 @@ TREND_CASES = [  # (asked_on, metric, filters)
     (NOV, "quantity", WEST),
     (MAR, "profit", {}),
     (date(2019, 3, 1), "revenue", {}),               # buckets before the first order are 0
+    (NOV, "customers", {}),
+    (JUL, "asp", FURN),
 ]
 
 BREAKDOWN_CASES = [  # (period, asked_on, filters, metric, dimension)
@@ -372,6 +396,9 @@ BREAKDOWN_CASES = [  # (period, asked_on, filters, metric, dimension)
     ("month_to_date", NOV, {}, "discount", "customer"),
     ("last_30_days", NOV, {}, "quantity", "region"),
     ("quarter_to_date", JUL, {}, "revenue", "category"),  # empty period
+    ("last_month", NOV, {}, "revenue", "ship_mode"),
+    ("last_quarter", JUL, WEST, "customers", "ship_mode"),
+    ("year_to_date", NOV, {}, "asp", "category"),
 ]
 
 SHARE_CASES = [  # (period, asked_on, filters, metric, entity)
@@ -382,6 +409,7 @@ SHARE_CASES = [  # (period, asked_on, filters, metric, entity)
     ("last_week", MAR, {}, "revenue", {"column": "sub_category", "value": "Chairs"}),
     ("yesterday", NOV, {}, "revenue", {"column": "region", "value": "East"}),
     ("quarter_to_date", JUL, {}, "revenue", {"column": "region", "value": "West"}),  # empty period
+    ("last_month", NOV, {}, "customers", {"column": "segment", "value": "Corporate"}),
 ]
 
 MOVERS_CASES = [  # (period, asked_on, filters, metric, dimension, n)
@@ -394,6 +422,8 @@ MOVERS_CASES = [  # (period, asked_on, filters, metric, dimension, n)
     ("month_to_date", NOV, {}, "quantity", "customer", 5),
     ("last_7_days", JUL, {}, "return_rate", "city", 3),
     ("quarter_to_date", NOV, {}, "discount", "region", 3),
+    ("last_month", NOV, {}, "customers", "state", 5),
+    ("last_quarter", JUL, {}, "asp", "ship_mode", 3),
 ]
 
 DRIVERS_CASES = [  # (period, asked_on, filters, metric, compare)
@@ -407,6 +437,8 @@ DRIVERS_CASES = [  # (period, asked_on, filters, metric, compare)
     ("yesterday", NOV, {}, "return_rate", "prev"),
     ("last_month", JUL, {}, "discount", "prev"),
     ("quarter_to_date", JUL, {}, "revenue", "yoy"),  # empty period and empty comparison
+    ("last_month", NOV, {}, "customers", "prev"),
+    ("last_quarter", JUL, {}, "asp", "yoy"),
 ]
 
 CUSTOMERS_CASES = [  # (period, asked_on, filters)

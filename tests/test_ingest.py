@@ -64,7 +64,7 @@ def quarantine(con) -> list[tuple]:
 def test_superstore_orders_match_an_independent_pandas_read(con, superstore):
     expected = pd.read_csv(superstore / "orders.csv.gz")
     report = ingest_file(con, superstore / "orders.csv.gz")
-    assert report == IngestReport(superstore / "orders.csv.gz", "superstore", 10_194, 0, False)
+    assert report == IngestReport(superstore / "orders.csv.gz", "aliased", 10_194, 0, False)
     n, sales, profit, orders = con.execute(
         "SELECT count(*), sum(sales), sum(profit), count(DISTINCT order_id) FROM orders").fetchone()
     assert n == len(expected) == 10_194
@@ -182,7 +182,7 @@ def test_superstore_file_missing_columns_names_them_in_superstore_terms(con, tmp
     frame.to_csv(tmp_path / "thin.csv", index=False)
     with pytest.raises(MissingColumnsError) as err:
         ingest_file(con, tmp_path / "thin.csv")
-    assert "Order Date, Profit" in str(err.value) and "Superstore" in str(err.value)
+    assert "Order Date, Profit" in str(err.value) and "semantic layer order_lines" in str(err.value)
     assert counts(con) == dict.fromkeys(TABLES, 0)
 
 

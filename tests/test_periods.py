@@ -168,20 +168,23 @@ COMPARE_CASES = [  # (day, token, compare, (start, end))
     (MAR1_LEAP, "last_month", "prev", (D(2024, 1, 1), D(2024, 1, 31))),
     (D(2022, 4, 15), "last_month", "prev", (D(2022, 2, 1), D(2022, 2, 28))),   # March vs February
     (D(2022, 1, 10), "last_quarter", "prev", (D(2021, 7, 1), D(2021, 9, 30))),
+    # to-date periods: the same point of the previous period
+    (MID, "this_week", "prev", (D(2022, 11, 14), D(2022, 11, 14))),
+    (MID, "month_to_date", "prev", (D(2022, 10, 1), D(2022, 10, 21))),
+    (MID, "quarter_to_date", "prev", (D(2022, 7, 1), D(2022, 8, 21))),
+    (MID, "year_to_date", "prev", (D(2021, 1, 1), D(2021, 11, 21))),
+    (JAN1, "this_week", "prev", (D(2022, 12, 19), D(2022, 12, 24))),
+    (D(2022, 3, 31), "month_to_date", "prev", (D(2022, 2, 1), D(2022, 2, 28))),  # cut at February's end
+    (D(2022, 8, 15), "quarter_to_date", "prev", (D(2022, 4, 1), D(2022, 5, 15))),
+    (MAR1_LEAP, "year_to_date", "prev", (D(2023, 1, 1), D(2023, 2, 28))),
+    (QSTART, "year_to_date", "prev", (D(2021, 1, 1), D(2021, 6, 30))),
     # other periods: the immediately preceding period of equal length
     (MID, "yesterday", "prev", (D(2022, 11, 20), D(2022, 11, 20))),
     (MID, "last_7_days", "prev", (D(2022, 11, 8), D(2022, 11, 14))),
     (MID, "last_30_days", "prev", (D(2022, 9, 23), D(2022, 10, 22))),
     (MID, "last_week", "prev", (D(2022, 11, 7), D(2022, 11, 13))),
-    (MID, "this_week", "prev", (D(2022, 11, 20), D(2022, 11, 20))),
-    (MID, "month_to_date", "prev", (D(2022, 10, 11), D(2022, 10, 31))),
-    (MID, "quarter_to_date", "prev", (D(2022, 8, 10), D(2022, 9, 30))),
-    (MID, "year_to_date", "prev", (D(2021, 2, 10), D(2021, 12, 31))),
     (JAN1, "last_week", "prev", (D(2022, 12, 12), D(2022, 12, 18))),
-    (JAN1, "this_week", "prev", (D(2022, 12, 20), D(2022, 12, 25))),
-    (MAR1_LEAP, "year_to_date", "prev", (D(2023, 11, 2), D(2023, 12, 31))),
     (MAR1_LEAP, "last_7_days", "prev", (D(2024, 2, 16), D(2024, 2, 22))),
-    (QSTART, "year_to_date", "prev", (D(2021, 7, 4), D(2021, 12, 31))),
     # yoy, calendar and to-date periods: the same dates one year earlier (29 Feb -> 28 Feb)
     (MID, "last_month", "yoy", (D(2021, 10, 1), D(2021, 10, 31))),
     (MID, "last_quarter", "yoy", (D(2021, 7, 1), D(2021, 9, 30))),
@@ -224,7 +227,13 @@ def test_week_based_yoy_keeps_the_weekday():
 
 
 def test_prev_invariants_over_three_years():
-    """Every non-empty period's prev ends the day before it starts; non-calendar ones have its length."""
+    """Every non-empty period's prev lies before it: a rolling period's ends the day before it
+    starts and has its length; a to-date period's starts where the previous period starts, is no
+    longer than it and ends inside that period."""
+    starts = {"this_week": lambda d: d - timedelta(days=d.weekday()),
+              "month_to_date": lambda d: d.replace(day=1),
+              "quarter_to_date": lambda d: d.replace(month=3 * ((d.month - 1) // 3) + 1, day=1),
+              "year_to_date": lambda d: d.replace(month=1, day=1)}
     day = D(2022, 1, 1)
     while day <= D(2024, 12, 31):
         for token in PERIODS:
@@ -234,8 +243,15 @@ def test_prev_invariants_over_three_years():
             if cur.is_empty:
                 continue
             other = comparison_range(period, "prev")
-            assert other.end == cur.start - timedelta(days=1), (token, day)
-            if token not in ("last_month", "last_quarter", "last_year"):
+            if token in starts:
+                before = cur.start - timedelta(days=1)
+                assert other.start == starts[token](before) and other.end <= before, (token, day)
+                leap = token == "year_to_date" and other.days == cur.days - 1   # 29 Feb -> 28 Feb
+                assert other.days <= cur.days and (other.days == cur.days or other.end == before or leap), \
+                    (token, day)
+            else:
+                assert other.end == cur.start - timedelta(days=1), (token, day)
+            if token not in ("last_month", "last_quarter", "last_year", *starts):
                 assert other.days == cur.days, (token, day)
             yoy = comparison_range(period, "yoy")
             assert yoy.days in (cur.days - 1, cur.days, cur.days + 1), (token, day)  # leap days

@@ -21,6 +21,7 @@ from warehouse.semantic.catalogue import CATALOGUE, phrase
 from warehouse.night.savings import Tariff, compute_savings, store_savings
 from warehouse.storage.contract import SnapshotMeta, next_window
 from warehouse.storage.schema import replace_night_rows
+from warehouse.storage.semantic_layer import active_layer
 from warehouse.storage.snapshot import current_snapshot, publish_snapshot
 
 _COMMON = {"partitions_def": nights_partitions, "pool": WRITER_POOL, "group_name": "publishing"}
@@ -88,4 +89,5 @@ def _meta(context: AssetExecutionContext, night: date, data_through: date | None
         night=night, as_of=morning_after(night), data_through=data_through, published_at=published_at,
         run_id=context.run.run_id, embedding_model=embedding_model, next_window_start=start,
         next_window_end=end, next_window_timezone=window.timezone, next_window_reason=window.reason,
-        dagster_url=os.environ.get("OFFPEAK_DAGSTER_URL", "http://127.0.0.1:3000"))
+        dagster_url=os.environ.get("OFFPEAK_DAGSTER_URL", "http://127.0.0.1:3000"),
+        semantic_layer=active_layer().fingerprint)

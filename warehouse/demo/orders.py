@@ -77,6 +77,9 @@ SEGMENTS: tuple[str, ...] = ("Consumer", "Corporate", "Home Office")
 SEGMENT_SHARES = (0.52, 0.30, 0.18)
 CHANNELS: tuple[str, ...] = ("Online", "Direct", "Partner")
 CHANNEL_SHARES_BY_SEGMENT = ((0.70, 0.15, 0.15), (0.30, 0.50, 0.20), (0.60, 0.25, 0.15))
+# Ship mode by days to ship: same day, up to 2 days, up to 4, longer.
+SHIP_MODES: tuple[str, ...] = ("Same Day", "First Class", "Second Class", "Standard Class")
+SHIP_MODE_DAYS = (0, 2, 4, 7)
 
 
 @dataclass(frozen=True)
@@ -431,6 +434,8 @@ def _assemble(order_of_line: np.ndarray, orders: _Orders, customers: pd.DataFram
         "rep_id": _categorical(customers.rep_id.to_numpy(), customer),
         "rep_name": _categorical(customers.rep_name.to_numpy(), customer),
         "channel": pd.Categorical.from_codes(orders.channel[order_of_line], CHANNELS),
+        "ship_mode": pd.Categorical.from_codes(np.searchsorted(SHIP_MODE_DAYS, lines["ship_days"]).astype(np.int8),
+                                               SHIP_MODES),
     }
     return pd.DataFrame(columns)[list(CANONICAL_COLUMNS)]
 

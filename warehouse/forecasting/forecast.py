@@ -28,29 +28,32 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Iterable
 
-from warehouse.semantic.catalogue import CATALOGUE, instance_key
+from warehouse.semantic.catalogue import CATALOGUE, LAYER, instance_key, validate_params
+from warehouse.storage.semantic_layer import SemanticLayerError
 from warehouse.semantic.periods import is_month_start, is_quarter_start
 from warehouse.storage.users import User
 
-ROLE_DEFAULTS: dict[str, list[tuple[str, dict[str, Any], float]]] = {
-    "vp_sales": [("revenue_vs_prev", {"period": "last_week"}, 0.10),
-                 ("breakdown", {"period": "last_month", "metric": "revenue", "dimension": "region"}, 0.06),
-                 ("profit_vs_last_year", {"period": "year_to_date"}, 0.05)],
-    "regional_manager": [("revenue_vs_prev", {"period": "yesterday"}, 0.08),
-                         ("revenue_vs_prev", {"period": "last_week"}, 0.08),
-                         ("top_states", {"period": "last_month", "metric": "revenue", "n": 5}, 0.04)],
-    "category_manager": [("revenue_vs_prev", {"period": "last_week"}, 0.08),
-                         ("top_products", {"period": "last_week", "metric": "revenue", "n": 5}, 0.06)],
-    "segment_lead": [("revenue_vs_prev", {"period": "last_week"}, 0.08)],
-    "sales_rep": [("revenue_total", {"period": "yesterday"}, 0.06),
-                  ("top_customers", {"period": "last_month", "metric": "revenue", "n": 5}, 0.04)],
-    "admin": [],
-    "data_engineer": [],
-}
+def _role_defaults() -> dict[str, list[tuple[str, dict[str, Any], float]]]:
+    """The layer's usual questions per role, each checked against the catalogue."""
+    out = {}
+    for role, items in LAYER.role_defaults.items():
+        out[role] = []
+        for i, item in enumerate(items):
+            where = f"{LAYER.path}: questions.role_defaults.{role}[{i}]"
+            if item.intent not in CATALOGUE:
+                raise SemanticLayerError(f"{where}: intent {item.intent!r} is not one this layer answers")
+            try:
+                validate_params(CATALOGUE[item.intent], CATALOGUE[item.intent].bind(dict(item.params)))
+            except ValueError as exc:
+                raise SemanticLayerError(f"{where}: {exc}") from None
+            out[role].append((item.intent, dict(item.params), item.probability))
+    return out
+
+
+ROLE_DEFAULTS = _role_defaults()
 # A title the product does not know: no persona's habits are assumed, only the question every
 # sales role asks of its own scope (its peers, people with the same title, add the rest).
-UNKNOWN_TITLE_DEFAULTS: list[tuple[str, dict[str, Any], float]] = [
-    ("revenue_vs_prev", {"period": "last_week"}, 0.06)]
+UNKNOWN_TITLE_DEFAULTS = ROLE_DEFAULTS.pop("unknown_title", [])
 
 
 @dataclass(frozen=True)
@@ -236,12 +239,13 @@ def forecast_user(user: User, habits: dict[str, Prediction], pool: _PeerPool, si
         moved = {**rel, "filters": {**scope, **rel["filters"]}}
         _combine(predictions, Prediction(user.user_id, intent_id, moved, share,
                                          [f"other {user.role_label}s ask this"]))
-    for intent_id, params, p in ROLE_DEFAULTS.get(user.persona or "", UNKNOWN_TITLE_DEFAULTS):
+    usual = ROLE_DEFAULTS.get(user.persona, []) if user.persona else UNKNOWN_TITLE_DEFAULTS
+    for intent_id, params, p in usual:
         bound = CATALOGUE[intent_id].bind({**params, "filters": dict(scope)})
         _combine(predictions, Prediction(user.user_id, intent_id, bound, p,
                                          [f"a usual question for a {user.role_label}"]))
     own_scope = user.scope.key()
-    for s in signals:
+    for s in signals if "why_changed" in CATALOGUE else ():
         if s.scope_key != own_scope:
             continue
         bound = CATALOGUE["why_changed"].bind({"metric": s.metric, "period": s.period,

@@ -1,6 +1,6 @@
 """Data triggers: what changed inside a scope that will make its owner ask about it.
 
-For each scope and metric (revenue, profit, orders) the value of yesterday, last week and last
+For each scope and signal metric of the semantic layer (revenue, profit, orders) the value of yesterday, last week and last
 month is compared with its usual band — the mean ± ``BAND_SIGMAS`` standard deviations of the same
 kind of period before it (the same weekday over 8 weeks, the 8 weeks before, the 6 months before).
 A value beyond its band is a signal; so is a period that has just closed (the first working days
@@ -17,15 +17,16 @@ from datetime import date, timedelta
 import duckdb
 import numpy as np
 
-from warehouse.semantic.facts import where_clause
+from warehouse.semantic.catalogue import DIMENSIONS, LAYER, METRICS
+from warehouse.semantic.facts import TIME, where_clause
 from warehouse.forecasting.forecast import Signal
 from warehouse.semantic.periods import DateRange, is_month_start, resolve
 from warehouse.storage.users import Scope
 
 BAND_SIGMAS = 2.0
-DRILL_COLUMNS = ("category", "state")
+DRILL_COLUMNS: tuple[str, ...] = tuple(DIMENSIONS[d].column for d in LAYER.defaults["signal_drills"])
 MAX_DRILL_SIGNALS = 4
-SIGNAL_METRICS = {"revenue": "sales", "profit": "profit", "orders": "orders"}
+SIGNAL_METRICS: tuple[str, ...] = tuple(m.name for m in METRICS.values() if m.signal)
 _HISTORY_DAYS = 220
 
 
@@ -47,20 +48,21 @@ class _Series:
 
 
 def _daily(con: duckdb.DuckDBPyConnection, scope: Scope, asked_on: date, by: str | None = None) -> dict[str, _Series]:
-    """Daily sales, profit and orders in ``scope`` (per member of column ``by`` when given)."""
+    """Daily values of the signal metrics in ``scope`` (per member of column ``by`` when given)."""
     rng = DateRange(asked_on - timedelta(days=_HISTORY_DAYS), asked_on - timedelta(days=1))
     where, args = where_clause(rng, scope.as_dict())
     group = f"o.{by}" if by else "'*'"
+    values = ", ".join(METRICS[m].sql for m in SIGNAL_METRICS)
     rows = con.execute(
-        f"SELECT {group} AS member, o.order_date AS day, sum(o.sales), sum(o.profit), "
-        f"count(DISTINCT o.order_id) FROM sales_facts o WHERE {where} GROUP BY 1, 2", args).fetchall()
+        f"SELECT {group} AS member, o.{TIME} AS day, {values} "
+        f"FROM sales_facts o WHERE {where} GROUP BY 1, 2", args).fetchall()
     days = rng.days
     arrays: dict[str, np.ndarray] = {}
-    for member, day, sales, profit, orders in rows:
-        block = arrays.setdefault(str(member), np.zeros((3, days)))
-        block[:, (day - rng.start).days] = (sales or 0.0, profit or 0.0, orders or 0)
+    for member, day, *daily in rows:
+        block = arrays.setdefault(str(member), np.zeros((len(SIGNAL_METRICS), days)))
+        block[:, (day - rng.start).days] = [v or 0.0 for v in daily]
     return {member: _Series(rng.start, {c: np.concatenate([[0.0], np.cumsum(block[i])])
-                                        for i, c in enumerate(("sales", "profit", "orders"))})
+                                        for i, c in enumerate(SIGNAL_METRICS)})
             for member, block in arrays.items()}
 
 
@@ -97,9 +99,9 @@ def _bands(asked_on: date, periods: tuple[str, ...]) -> list[_Band]:
 def _beyond_band(daily: _Series, bands: list[_Band]):
     """(metric, period, label, sigmas) for every value beyond its usual band."""
     for band in bands:
-        for metric, column in SIGNAL_METRICS.items():
-            value = daily.total(column, band.current)
-            past = [daily.total(column, r) for r in band.history]
+        for metric in SIGNAL_METRICS:
+            value = daily.total(metric, band.current)
+            past = [daily.total(metric, r) for r in band.history]
             if not any(past):
                 continue
             mean = statistics.fmean(past)
@@ -140,7 +142,8 @@ def signals_for_scope(con: duckdb.DuckDBPyConnection, scope: Scope, asked_on: da
                 drills.append(Signal(s.scope_key, s.metric, s.period, s.detail, s.strength, {column: member}))
         found.extend(sorted(drills, key=lambda s: (-s.strength, s.detail))[:MAX_DRILL_SIGNALS])
     if is_month_start(asked_on):
-        found.append(Signal(scope.key(), "revenue", "last_month", f"last month{where} has just closed", 0.12))
+        found.append(Signal(scope.key(), LAYER.defaults["metric"], "last_month",
+                            f"last month{where} has just closed", 0.12))
     return found
 
 

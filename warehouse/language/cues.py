@@ -34,17 +34,6 @@ FAMILY_CUES: list[tuple[str, str]] = [
 ]
 TOP = r"\b(top|best|highest|most|largest|biggest|leading|strongest|greatest|max|maximum)\b"
 BOTTOM = r"\b(bottom|worst|lowest|least|smallest|weakest|poorest|min|minimum|fewest)\b"
-DIMENSION_WORDS: dict[str, tuple[str, ...]] = {
-    "product": ("product", "products", "item", "items", "sku", "skus"),
-    "customer": ("customer", "customers", "client", "clients", "account", "accounts", "buyers"),
-    "state": ("state", "states", "province", "provinces"),
-    "sub_category": ("sub category", "sub categories", "subcategory", "subcategories", "product line",
-                     "product lines"),
-    "category": ("category", "categories"),
-    "region": ("region", "regions"),
-    "segment": ("segment", "segments"),
-    "city": ("city", "cities"),
-}
 GENERIC_PERFORMANCE = (r"\b(how did (we|it) do|how did .* go|how did (.{1,40} )?(do|perform)|how are we doing|how we did|"
                         r"performance|numbers?|results|"
                         r"how was|summary|recap|overview|snapshot|update|quick read|read on|rundown|"

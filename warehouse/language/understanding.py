@@ -18,10 +18,15 @@ from typing import Any
 from warehouse.language.lexicon import (COUNT_WORDS, FUNCTION_WORDS, MONTH_ABBREVIATIONS, MONTHS, ORDINAL_WORDS,
                                         WEEKDAY_ABBREVIATIONS, WEEKDAYS, edit_distance)
 from warehouse.storage.question_log import MAX_QUESTION_CHARS
-from warehouse.language.cues import (BOTTOM, DIMENSION_WORDS, FAMILY_CUES, GENERIC_PERFORMANCE, LOSS,
-                                     MOST_PROFITABLE, PREV, TOP, YOY)
+from warehouse.language.cues import (BOTTOM, FAMILY_CUES, GENERIC_PERFORMANCE, LOSS, MOST_PROFITABLE, PREV,
+                                     TOP, YOY)
+from warehouse.language.entities import (EntityIndex, normalise, outside_comparisons, outside_hierarchy,
+                                         share_cue_at, share_part)
+from warehouse.language.layer_words import (DIMENSION_OF_COLUMN, DIMENSION_WORDS, LOSS_METRIC, PROFITABILITY,
+                                            RANKED)
+from warehouse.language.refusals import refusal
 from warehouse.language.period_words import PERIOD_PATTERNS, find_period
-from warehouse.semantic.catalogue import CATALOGUE, ENTITY_COLUMNS, METRICS, RANK_DIMENSIONS, instance_key
+from warehouse.semantic.catalogue import CATALOGUE, LAYER, METRICS, instance_key, ranking_intent_id
 
 
 @dataclass
@@ -55,50 +60,6 @@ class Understanding:
             elif k not in ("compare", "direction", "grain"):
                 parts.append(f"{k}={v}")
         return " · ".join(parts)
-
-
-class EntityIndex:
-    """The warehouse's own dimension values, for finding entity names in question text."""
-
-    def __init__(self, values: dict[str, list[str]]):
-        self.by_phrase: dict[str, tuple[str, str]] = {}
-        for column in ENTITY_COLUMNS:
-            for value in values.get(column, []):
-                phrase = normalise(value)
-                if phrase and phrase not in self.by_phrase:
-                    self.by_phrase[phrase] = (column, value)
-        self.max_words = max((len(p.split()) for p in self.by_phrase), default=1)
-        self.vocabulary = frozenset(w for p in self.by_phrase for w in p.split() if len(w) >= 4)
-
-    @classmethod
-    def from_connection(cls, con) -> "EntityIndex":
-        """Read the names in ``entity_values`` (built with ``sales_facts``)."""
-        values: dict[str, list[str]] = {}
-        for column, value in con.execute("SELECT column_name, value FROM entity_values").fetchall():
-            values.setdefault(column, []).append(value)
-        return cls(values)
-
-    def find(self, text: str) -> list[tuple[str, str, int]]:
-        """Entities named in normalised ``text``: (column, value, word position), longest first."""
-        words = text.split()
-        found, taken = [], set()
-        for size in range(min(self.max_words, len(words)), 0, -1):
-            for i in range(len(words) - size + 1):
-                if any(j in taken for j in range(i, i + size)):
-                    continue
-                hit = self.by_phrase.get(" ".join(words[i:i + size]))
-                if hit:
-                    found.append((hit[0], hit[1], i))
-                    taken.update(range(i, i + size))
-        return found
-
-
-def normalise(text: str) -> str:
-    """Lower-case, unify dashes/quotes, keep letters, digits, % and spaces."""
-    text = text.lower().replace("’", "'").replace("–", "-").replace("—", "-")
-    text = re.sub(r"[^a-z0-9%/'&\s-]", " ", text)
-    text = text.replace("-", " ").replace("'s", "")
-    return " ".join(text.split())
 
 
 def _keyword_vocabulary() -> frozenset[str]:
@@ -200,8 +161,7 @@ def _find_n(text: str) -> int | None:
                       "|".join(COUNT_WORDS) + r")\b", text) or \
         re.search(r"\b(\d{1,2}|" + "|".join(COUNT_WORDS) + r")\s+(?:(?:best|worst|top|bottom|biggest|largest|"
                   r"highest|lowest|smallest|leading|poorest|weakest|strongest|greatest|performing|selling|"
-                  r"most|least|profitable|valuable|grossing|earning)\s+){0,3}(?:products?|customers?|states?|"
-                  r"sub categories|sub category|subcategories|items?|clients?|accounts?|product lines?|skus?)\b",
+                  r"most|least|profitable|valuable|grossing|earning)\s+){0,3}(?:" + _RANKED_NOUNS + r")\b",
                   text)
     if not match:
         return None
@@ -209,27 +169,8 @@ def _find_n(text: str) -> int | None:
     return int(token) if token.isdigit() else COUNT_WORDS[token]
 
 
+_RANKED_NOUNS = "|".join(sorted((re.escape(w) for d in RANKED for w in DIMENSION_WORDS[d]), key=len, reverse=True))
 _SCOPE_WORDS = r"\b(my|our|this) (region|territory|area|patch|category|segment|team|state)\b"
-# What the catalogue cannot answer: a question about it is refused, never served a neighbour.
-_OFF_CATALOGUE = (r"\b(ship|ships|shipped|shipping|shipment|shipments|deliver\w*|postal|postcode|zip|employees?|"
-                  r"staff|headcount|forecast\w*|budget\w*|targets?|quotas?|projected|projection|predict\w*|"
-                  r"inventory|stock|cogs|taxe?s?|weather|sales ?reps?|salesperson|reps|country|countries|canada|canadian|"
-                  r"usa|united states|"
-                  r"per (order|transaction|unit|item|head|person|employee|customer|client|account))\b")
-# Exclusions ("excluding Furniture") would otherwise become the very filter they exclude.
-_EXCLUSION = (r"\b(excluding|exclude[sd]?|excl|except|without|other than|apart from|besides|aside from|"
-              r"not including|not counting|outside|minus|net of|non|all but|rest of|leaving out)\b")
-# Statistics other than the catalogue's totals / rates / averages per order.
-_OTHER_STATISTIC = (r"\b(median|mean|on average(?! (order|basket|discount|sale))|average (monthly|weekly|daily|per)|(monthly|weekly|daily) average|"
-                    r"standard deviation|variance|percentile|cumulative growth|cagr|run rate|annuali[sz]ed)\b")
-_UNSUPPORTED_GRAIN = (r"\b(daily|day by day|by day|per day|each day|by weekday|by hour|hourly|quarterly|"
-                      r"quarter by quarter|by quarter|per quarter|yearly|year by year|by year|"
-                      r"per year)\b")
-_COUNT_OF_THINGS = (r"\b(how many|number of|count of|no of|num of) (distinct |unique |different |active )?"
-                    r"(customers|clients|accounts|buyers|products|skus|states|cities|sub categories|categories)\b")
-
-
-
 def _slot_text(text: str, found: list[tuple[str, str, int]]) -> str:
     """``text`` without the entity names it mentions (a product called "Best ..." states no
     direction) nor phrases restating the scope ("the West region", "my territory")."""
@@ -239,17 +180,10 @@ def _slot_text(text: str, found: list[tuple[str, str, int]]) -> str:
         size = len(normalise(value).split())
         drop.update(range(i, i + size))
         nxt = i + size
-        if nxt < len(words) and words[nxt] in DIMENSION_WORDS.get(column, ()):
+        if nxt < len(words) and words[nxt] in DIMENSION_WORDS.get(DIMENSION_OF_COLUMN.get(column, ""), ()):
             drop.add(nxt)
     kept = " ".join(w for j, w in enumerate(words) if j not in drop)
     return " ".join(re.sub(_SCOPE_WORDS, " ", kept).split())
-
-
-def _stray_number(text: str) -> bool:
-    """Whether ``text`` holds a count that is not part of a period ("last 30 days", "Q3", "2022")."""
-    rest = re.sub(r"\b(\d{1,2}|seven|thirty|twelve) (days|weeks|months)\b|\b20\d\d\b|\bq[1-4]\b", " ", text)
-    words = "|".join(w for w in COUNT_WORDS if w != "one")
-    return re.search(rf"\b(\d{{1,2}}|{words})\b", rest) is not None
 
 
 def _find_dimension(text: str) -> str | None:
@@ -267,7 +201,7 @@ def _family(text: str, metric: str | None, dimension: str | None, direction: str
     for name in ("customers", "drivers", "movers", "trend", "share"):
         if name in cues:
             return name
-    if direction and dimension in ("product", "customer", "state", "sub_category"):
+    if direction and dimension in RANKED:
         return "ranking"
     dim_words = "|".join(DIMENSION_WORDS[dimension]) if dimension else None
     if "breakdown" in cues and dimension and re.search(
@@ -298,7 +232,7 @@ def understand(question: str, entities: EntityIndex, asked_on: date | None = Non
     text = correct_spelling(normalise(raw), entities.vocabulary)
     if not text:
         return Understanding(raw, None, reason="empty question")
-    found = entities.find(text)
+    found = outside_comparisons(entities.find(text), text)
     slots = _slot_text(text, found)          # entity names and scope restatements removed
     compare = _compare(slots)
     period_text = re.sub(YOY, " ", slots) if compare == "yoy" else slots
@@ -307,29 +241,30 @@ def understand(question: str, entities: EntityIndex, asked_on: date | None = Non
     bare = re.sub(r"\b(top ?line|bottom line)\b", " ", slots)    # metric names, not directions
     direction = "top" if re.search(TOP, bare) else ("bottom" if re.search(BOTTOM, bare) else None)
     loss = re.search(LOSS, bare) is not None
-    if loss and metric in (None, "profit", "margin"):
-        metric, direction = metric or "profit", "bottom"
+    if loss and LOSS_METRIC and metric in (None, *PROFITABILITY):
+        metric, direction = metric or LOSS_METRIC, "bottom"
     elif re.search(MOST_PROFITABLE, bare) and metric is None:
-        metric = "profit"
+        metric = LOSS_METRIC
     dimension = _find_dimension(slots)
     n = _find_n(slots)
     family = _family(slots, metric, dimension, direction)
     stated = {"metric": metric, "period": period, "compare": compare, "direction": direction,
               "n": n, "dimension": dimension, "entities": [(c, v) for c, v, _ in found],
               "grain": "week" if re.search(r"\b(week|weekly|weeks)\b", slots) else "month"}
-    if loss and metric not in ("profit", "margin"):
+    if loss and metric not in PROFITABILITY:
         # "which products lost the most revenue": a decline, not the lowest figure
         return Understanding(raw, None, stated=stated, reason="a loss of a measure is a change, not a ranking")
     unknown = _as_written(unaccounted_words(slots, stated), text, raw)
     said = f" (did not understand: {', '.join(unknown)})" if unknown else ""
     if family is None:
         return Understanding(raw, None, stated=stated, reason="no metric or kind of question recognised" + said)
-    refusal = _refusal(slots, family, stated)
-    if refusal:
-        return Understanding(raw, None, stated=stated, reason=refusal + said)
+    refused = refusal(slots, family, stated)
+    if refused:
+        return Understanding(raw, None, stated=stated, reason=refused + said)
     if unknown:
         return Understanding(raw, None, stated=stated, reason="did not understand: " + ", ".join(unknown))
-    return _assemble(raw, family, stated, found, scope or {})
+    return _assemble(raw, family, stated, found, scope or {}, parents=entities.parents,
+                     share_at=share_cue_at(text))
 
 
 def _as_written(words: list[str], corrected: str, raw: str) -> list[str]:
@@ -342,10 +277,6 @@ _CALENDAR_WORDS = frozenset(MONTHS) | frozenset(MONTH_ABBREVIATIONS) | frozenset
     frozenset(WEEKDAY_ABBREVIATIONS) | frozenset(ORDINAL_WORDS) | frozenset(
         "day days week weeks month months quarter quarters year years period periods same time date "
         "today ytd mtd qtd wtd".split())
-# Words a metric's question carries beside its name ("percentage of orders returned").
-_METRIC_COMPANIONS: dict[str, tuple[str, ...]] = {"return_rate": ("orders", "order", "returned", "rate"),
-                                                   "quantity": ("unit", "sold"), "discount": ("avg",),
-                                                   "aov": ("avg",), "orders": ("placed",)}
 # Every word that can name a metric or a dimension: never read as a misspelt function word.
 _MEANING_WORDS = frozenset(w for m in METRICS.values() for s in m.synonyms for w in s.split()) | \
     frozenset(w for group in DIMENSION_WORDS.values() for s in group for w in s.split())
@@ -371,9 +302,9 @@ def unaccounted_words(slots: str, stated: dict[str, Any]) -> list[str]:
     patterns = list(_CUE_PATTERNS)
     if stated["metric"]:
         metric = METRICS[stated["metric"]]
-        patterns += [rf"\b{re.escape(s)}\b" for s in metric.synonyms + _METRIC_COMPANIONS.get(metric.name, ())]
+        patterns += [rf"\b{re.escape(s)}\b" for s in metric.synonyms + metric.companions]
     if stated["dimension"]:
-        patterns += [rf"\b{w}\b" for w in DIMENSION_WORDS[stated["dimension"]]]
+        patterns += [rf"\b{re.escape(w)}\b" for w in DIMENSION_WORDS[stated["dimension"]]]
     covered = [False] * len(slots)
     for pattern in patterns:
         for match in re.finditer(pattern, slots):
@@ -388,30 +319,13 @@ def unaccounted_words(slots: str, stated: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(unknown))
 
 
-def _refusal(slots: str, family: str, stated: dict[str, Any]) -> str | None:
-    """Why a question that looks like a catalogue question must not be mapped (None: it may)."""
-    if re.search(_OFF_CATALOGUE, slots) and not (stated["metric"] == "aov" and re.search(r"\bper order\b", slots)):
-        return "asks about something the catalogue does not hold (" + re.search(_OFF_CATALOGUE, slots).group(0) + ")"
-    for pattern, what in ((_EXCLUSION, "an exclusion"), (_OTHER_STATISTIC, "a statistic")):
-        hit = re.search(pattern, slots)
-        if hit:
-            return f"asks for {what} the catalogue does not compute ({hit.group(0)})"
-    if family != "customers" and re.search(_COUNT_OF_THINGS, slots):
-        return "asks for a count the catalogue does not hold (" + re.search(_COUNT_OF_THINGS, slots).group(0) + ")"
-    if family in ("trend", "breakdown", "kpi") and re.search(_UNSUPPORTED_GRAIN, slots):
-        return "asks for a time grain the catalogue does not hold (" + re.search(_UNSUPPORTED_GRAIN, slots).group(0) + ")"
-    if family == "breakdown" and stated["compare"] != "none":
-        return "a breakdown of a change (the catalogue breaks down one period's figures)"
-    if family == "kpi" and stated["direction"]:
-        return "a ranking question without what to rank (products, customers, states, sub-categories)"
-    if family == "ranking" and stated["n"] is None and _stray_number(slots):
-        return "could not tell how many to list"
-    return None
-
-
 def _assemble(raw: str, family: str, stated: dict[str, Any], found: list[tuple[str, str, int]],
-              scope: dict[str, str]) -> Understanding:
-    metric = stated["metric"] or "revenue"
+              scope: dict[str, str], *, parents: dict[tuple[str, str], dict[str, str]],
+              share_at: int | None = None) -> Understanding:
+    outside = outside_hierarchy(found, scope, parents)
+    if outside:
+        return Understanding(raw, None, stated=stated, reason=outside)
+    metric = stated["metric"] or LAYER.defaults["metric"]
     filters = dict(scope)
     entity = None
     mentioned = list(found)
@@ -420,11 +334,11 @@ def _assemble(raw: str, family: str, stated: dict[str, Any], found: list[tuple[s
         if not outside:
             if stated["metric"] and METRICS[stated["metric"]].unit == "%":
                 # "what percentage of orders were returned?" asks for the rate itself
-                return _assemble(raw, "kpi", stated, found, scope)
+                return _assemble(raw, "kpi", stated, found, scope, parents=parents)
             return Understanding(raw, None, stated=stated, reason="a share question needs the part it is about")
-        column, value, _ = outside[-1]
-        entity = {"column": column, "value": value}
-        mentioned.remove(outside[-1])
+        part = share_part(outside, found, parents, share_at)
+        entity = {"column": part[0], "value": part[1]}
+        mentioned.remove(part)
     for column, value, _ in mentioned:
         if column in filters and filters[column] != value:
             reason = (f"{value} is outside your scope ({column}={filters[column]})" if column in scope else
@@ -458,8 +372,7 @@ def _intent_id(family: str, metric: str, stated: dict[str, Any]) -> str | None:
         suffix = {"none": "total", "prev": "vs_prev", "yoy": "vs_last_year"}[stated["compare"]]
         return f"{metric}_{suffix}"
     if family == "ranking":
-        plural = RANK_DIMENSIONS[stated["dimension"]][1].replace("-", "_")
-        candidate = f"{stated['direction']}_{plural}"
+        candidate = ranking_intent_id(stated["direction"], stated["dimension"])
         return candidate if candidate in CATALOGUE else None
     if family == "trend":
         return f"trend_{stated['grain']}ly"

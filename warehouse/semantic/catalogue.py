@@ -11,62 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from warehouse.storage.canonical import DIMENSION_COLUMNS
+from warehouse.storage.semantic_layer import Dimension, Metric, SemanticLayer, active_layer
 from warehouse.semantic.periods import PERIODS
 
-
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    label: str
-    sql: str          # aggregate over alias ``o`` (orders) with ``r`` = returned flag
-    unit: str         # '$', '%', 'count', 'units'
-    synonyms: tuple[str, ...]
-
-
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("revenue", "Revenue", "coalesce(sum(o.sales), 0)", "$",
-           ("revenue", "sales", "turnover", "income", "takings", "sold", "revenues", "rev", "topline", "top line",
-            "sell", "gross sales", "total sales", "sales revenue")),
-    Metric("profit", "Profit", "coalesce(sum(o.profit), 0)", "$",
-           ("profit", "profits", "earnings", "net", "made", "bottom line", "prof", "net profit", "earn", "earned")),
-    Metric("orders", "Orders", "count(DISTINCT o.order_id)", "count",
-           ("orders", "order count", "number of orders", "how many orders", "order volume")),
-    Metric("aov", "Average order value", "coalesce(sum(o.sales) / nullif(count(DISTINCT o.order_id), 0), 0)", "$",
-           ("average order value", "aov", "avg order value", "average order size", "basket size",
-            "average basket", "order value", "average basket size", "revenue per order", "sales per order")),
-    Metric("margin", "Profit margin", "coalesce(100 * sum(o.profit) / nullif(sum(o.sales), 0), 0)", "%",
-           ("margin", "profit margin", "margins", "profitability", "margin %", "profit ratio", "gross margin")),
-    Metric("quantity", "Units sold", "coalesce(sum(o.quantity), 0)", "units",
-           ("quantity", "units", "units sold", "items sold", "volume", "pieces")),
-    Metric("discount", "Average discount", "coalesce(100 * avg(o.discount), 0)", "%",
-           ("discount", "discounts", "discounting", "average discount", "discount rate", "markdown")),
-    Metric("return_rate", "Return rate",
-           "coalesce(100 * count(DISTINCT CASE WHEN o.returned THEN o.order_id END) / nullif(count(DISTINCT o.order_id), 0), 0)",
-           "%", ("return rate", "returns", "returned", "refunds", "returned orders")),
-)}
-
-# Dimensions a question can rank, break down or filter by (all canonical text columns).
-RANK_DIMENSIONS: dict[str, tuple[str, str]] = {
-    # name -> (column, plural label)
-    "product": ("product_name", "products"),
-    "customer": ("customer_name", "customers"),
-    "state": ("state", "states"),
-    "sub_category": ("sub_category", "sub-categories"),
-    "category": ("category", "categories"),
-    "region": ("region", "regions"),
-    "segment": ("segment", "segments"),
-    "city": ("city", "cities"),
-}
+LAYER: SemanticLayer = active_layer()
+METRICS: dict[str, Metric] = LAYER.metrics
+DIMENSIONS: dict[str, Dimension] = LAYER.dimensions
+# Dimensions a question can rank, break down or filter by: name -> (column, plural label).
+RANK_DIMENSIONS: dict[str, tuple[str, str]] = {d.name: (d.column, d.plural) for d in DIMENSIONS.values()}
 # The dimension columns whose values a question may name (read from the data into entity_values).
-ENTITY_COLUMNS = ("region", "state", "city", "category", "sub_category", "segment", "customer_name",
-                  "product_name")
-
-FAMILIES = ("kpi", "ranking", "trend", "breakdown", "share", "movers", "drivers", "customers")
-LLM_FAMILIES_DEFAULT = ("drivers", "movers")
+ENTITY_COLUMNS: tuple[str, ...] = tuple(d.column for d in DIMENSIONS.values() if d.values)
 
 
 @dataclass(frozen=True)
@@ -89,7 +48,7 @@ class Intent:
         return merged
 
 
-def _kpi_intents() -> list[Intent]:
+def _kpi_intents(shapes: tuple[str, ...]) -> list[Intent]:
     out = []
     for m in METRICS.values():
         out.append(Intent(
@@ -109,70 +68,85 @@ def _kpi_intents() -> list[Intent]:
             ("How did {metric} {period} compare with the same period last year?",
              "{metric} {period} vs last year", "{metric} {period} year over year",
              "Is {metric} {period} up on last year?")))
-    return out
+    wanted = {"none": "total", "prev": "vs_previous", "yoy": "vs_last_year"}
+    return [i for i in out if wanted[i.fixed["compare"]] in shapes]
 
 
-def _ranking_intents() -> list[Intent]:
+def ranking_intent_id(direction: str, dimension: str) -> str:
+    """``top_products``: the ranking intent of a direction and a dimension."""
+    return f"{direction}_{re.sub(r'[^a-z0-9]+', '_', DIMENSIONS[dimension].plural.lower())}"
+
+
+def _ranking_intents(shapes: tuple[str, ...]) -> list[Intent]:
     out = []
-    for dim in ("product", "customer", "state", "sub_category"):
+    directions = [d for d in (("top", ("top", "best", "highest")), ("bottom", ("bottom", "worst", "lowest")))
+                  if f"{d[0]}_n" in shapes]
+    for dim in (d.name for d in DIMENSIONS.values() if d.rank):
         plural = RANK_DIMENSIONS[dim][1]
-        for direction, words in (("top", ("top", "best", "highest")), ("bottom", ("bottom", "worst", "lowest"))):
+        for direction, words in directions:
             out.append(Intent(
-                f"{direction}_{plural.replace('-', '_')}", "ranking",
+                ranking_intent_id(direction, dim), "ranking",
                 f"{words[0].title()} N {plural} by a metric", {"dimension": dim, "direction": direction},
                 ("period", "n", "metric"), "bar",
                 (f"What were the {words[0]} {{n}} {plural} by {{metric}} {{period}}?",
                  f"{words[0]} {{n}} {plural} {{period}} by {{metric}}",
                  f"Which {plural} had the {words[2]} {{metric}} {{period}}?",
                  f"{words[1]} {{n}} {plural} for {{metric}} {{period}}"),
-                {"n": 5, "metric": "revenue"}))
+                {"n": LAYER.defaults["n"], "metric": LAYER.defaults["metric"]}))
     return out
 
 
-def _other_intents() -> list[Intent]:
-    return [
+def _other_intents(shapes: tuple[str, ...]) -> list[Intent]:
+    default_metric, default_n = LAYER.defaults["metric"], LAYER.defaults["n"]
+    intents = [
         Intent("trend_weekly", "trend", "Weekly trend of a metric", {"grain": "week"}, ("metric",), "line",
                ("What is the weekly trend of {metric}?", "{metric} by week over the last 12 weeks",
                 "Show {metric} week by week", "weekly {metric} trend"),
-               {"metric": "revenue", "period": "last_12_weeks"}),
+               {"metric": default_metric, "period": "last_12_weeks"}),
         Intent("trend_monthly", "trend", "Monthly trend of a metric", {"grain": "month"}, ("metric",), "line",
                ("What is the monthly trend of {metric}?", "{metric} by month over the last 12 months",
                 "Show {metric} month by month", "monthly {metric} trend"),
-               {"metric": "revenue", "period": "last_12_months"}),
+               {"metric": default_metric, "period": "last_12_months"}),
         Intent("breakdown", "breakdown", "A metric broken down by a dimension", {},
                ("period", "metric", "dimension"), "bar",
                ("What was {metric} by {dimension} {period}?", "{metric} {period} split by {dimension}",
                 "Break down {metric} by {dimension} for {period}", "{metric} per {dimension} {period}"),
-               {"metric": "revenue", "dimension": "category"}),
+               {"metric": default_metric, "dimension": LAYER.defaults["breakdown"]}),
         Intent("share_of_total", "share", "Share of total for one entity", {},
                ("period", "metric", "entity"), "bar",
                ("What share of {metric} came from {entity} {period}?",
                 "{entity} share of total {metric} {period}",
                 "What percentage of {metric} is {entity} {period}?",
                 "How much of our {metric} {period} was {entity}?"),
-               {"metric": "revenue"}),
+               {"metric": default_metric}),
         Intent("biggest_movers", "movers", "Biggest movers vs the previous period", {"compare": "prev"},
                ("period", "metric", "dimension", "n"), "bar",
                ("Which {dimension_plural} moved the most in {metric} {period}?",
                 "biggest movers in {metric} by {dimension} {period}",
                 "What were the biggest gainers and decliners in {metric} {period}?",
                 "top movers {metric} {period}"),
-               {"metric": "revenue", "dimension": "sub_category", "n": 5}),
+               {"metric": default_metric, "dimension": LAYER.defaults["movers"], "n": default_n}),
         Intent("why_changed", "drivers", "Why a metric changed: driver breakdown", {},
                ("period", "metric", "compare"), "bar",
                ("Why did {metric} change {period}?", "What drove the change in {metric} {period}?",
                 "Explain the {metric} movement {period}", "What is behind the {metric} change {period}?"),
-               {"metric": "revenue", "compare": "prev"}),
+               {"metric": default_metric, "compare": "prev"}),
         Intent("new_vs_returning", "customers", "New vs returning customers", {}, ("period",), "bar",
                ("How many new vs returning customers did we have {period}?",
                 "new and returning customers {period}", "How many new customers {period}?",
                 "customer acquisition {period}: new versus repeat")),
     ]
+    return [i for i in intents if _SHAPE_OF_FAMILY[i.family] in shapes]
 
 
-def build_catalogue() -> dict[str, Intent]:
-    """Every intent Offpeak can answer, by id."""
-    intents = _kpi_intents() + _ranking_intents() + _other_intents()
+# The layer's shape of question behind each family of intent (kpi and ranking have several).
+_SHAPE_OF_FAMILY = {"trend": "trend", "breakdown": "breakdown", "share": "share", "movers": "movers",
+                    "drivers": "drivers", "customers": "new_vs_returning"}
+
+
+def build_catalogue(shapes: tuple[str, ...] = LAYER.shapes) -> dict[str, Intent]:
+    """Every intent the layer's question shapes answer, by id."""
+    intents = _kpi_intents(shapes) + _ranking_intents(shapes) + _other_intents(shapes)
     return {i.intent_id: i for i in intents}
 
 
@@ -204,11 +178,11 @@ def _scope_phrase(filters: dict[str, str]) -> str:
 def phrase(intent: Intent, params: dict[str, Any], variant: int = 0) -> str:
     """A natural question for an intent with bound parameters (variant 0 is canonical)."""
     metric = METRICS[params["metric"]].label.lower() if "metric" in params else ""
-    dim = params.get("dimension", "category")
+    dim = params.get("dimension", LAYER.defaults["breakdown"])
     template = intent.phrasings[variant % len(intent.phrasings)]
     text = template.format(
         metric=metric, period=PERIOD_PHRASES.get(params.get("period", ""), ""), n=params.get("n", 5),
-        dimension=dim.replace("_", "-"), dimension_plural=RANK_DIMENSIONS.get(dim, (dim, dim + "s"))[1],
+        dimension=DIMENSIONS[dim].label if dim in DIMENSIONS else dim, dimension_plural=RANK_DIMENSIONS.get(dim, (dim, dim + "s"))[1],
         entity=params.get("entity", {}).get("value", "") if isinstance(params.get("entity"), dict) else "")
     text = " ".join(text.split())
     text = text[0].upper() + text[1:]

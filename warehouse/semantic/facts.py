@@ -13,13 +13,15 @@ from typing import Any
 
 import duckdb
 
-from warehouse.semantic.catalogue import CATALOGUE, ENTITY_COLUMNS, METRICS, RANK_DIMENSIONS, Intent
+from warehouse.semantic.catalogue import CATALOGUE, DIMENSIONS, ENTITY_COLUMNS, LAYER, METRICS, RANK_DIMENSIONS, Intent
 from warehouse.semantic.grounding import extract_numbers
 from warehouse.semantic.periods import DateRange, comparison_range, range_label, resolve
 
-DRIVER_DIMENSIONS = ("category", "sub_category", "region", "segment", "state")
+DRIVER_DIMENSIONS: tuple[str, ...] = LAYER.defaults["drivers"]
 # Metrics whose parts add up to the whole (distinct orders do not: one order spans categories).
-ADDITIVE_METRICS = ("revenue", "profit", "quantity")
+ADDITIVE_METRICS = tuple(m.name for m in METRICS.values() if m.additive)
+# The column that places a line in a period ("revenue last week" counts the lines dated last week).
+TIME = LAYER.time_column
 TREND_POINTS = 12
 
 
@@ -68,7 +70,7 @@ def _date_numbers(text: str) -> list[float]:
 
 def where_clause(rng: DateRange, filters: dict[str, str]) -> tuple[str, list[Any]]:
     """SQL for "in this date range and these filters" over alias o, with its bound values."""
-    clauses, args = ["o.order_date BETWEEN ? AND ?"], [rng.start, rng.end]
+    clauses, args = [f"o.{TIME} BETWEEN ? AND ?"], [rng.start, rng.end]
     for column, value in sorted(filters.items()):
         clauses.append(f"o.{_column(column)} = ?")
         args.append(value)
@@ -171,7 +173,7 @@ def _trend(con, intent, params, asked_on) -> Facts:
     end = (buckets[-1] + timedelta(days=6)) if grain == "week" else asked_on.replace(day=1) - timedelta(days=1)
     where, args = where_clause(DateRange(buckets[0], end), params["filters"])
     found = dict(con.execute(
-        f"SELECT CAST(date_trunc('{grain}', o.order_date) AS DATE), {METRICS[params['metric']].sql} "
+        f"SELECT CAST(date_trunc('{grain}', o.{TIME}) AS DATE), {METRICS[params['metric']].sql} "
         f"FROM sales_facts o WHERE {where} GROUP BY 1", args).fetchall())
     series = [{"period": b.isoformat(), "value": round(float(found.get(b, 0.0) or 0.0), 2),
                "series": params["metric"]} for b in buckets]
@@ -228,9 +230,9 @@ def _member_changes(con, metric, column, period, other, filters) -> list[dict[st
         args.append(value)
     expr = METRICS[metric].sql
     rows = con.execute(f"""
-        SELECT o.{_column(column)}, o.order_date BETWEEN ? AND ? AS current, {expr}
+        SELECT o.{_column(column)}, o.{TIME} BETWEEN ? AND ? AS current, {expr}
         FROM sales_facts o
-        WHERE (o.order_date BETWEEN ? AND ? OR o.order_date BETWEEN ? AND ?) {' '.join(clauses)}
+        WHERE (o.{TIME} BETWEEN ? AND ? OR o.{TIME} BETWEEN ? AND ?) {' '.join(clauses)}
           AND o.{column} IS NOT NULL
         GROUP BY 1, 2""", [period.start, period.end, *args]).fetchall()
     cur: dict[str, float] = {}
@@ -264,9 +266,10 @@ def _drivers(con, intent, params, asked_on) -> Facts:
     value, previous = _scalar(con, metric, period.current, filters), _scalar(con, metric, other, filters)
     table = []
     for dim in DRIVER_DIMENSIONS:
-        if dim in filters:
+        column = DIMENSIONS[dim].column
+        if column in filters:
             continue
-        for row in _member_changes(con, metric, dim, period.current, other, filters)[:3]:
+        for row in _member_changes(con, metric, column, period.current, other, filters)[:3]:
             table.append({"dimension": dim, **row})
     table.sort(key=lambda r: (-abs(r["delta"]), r["dimension"], r["label"]))
     table = table[:8]
@@ -283,18 +286,19 @@ def _drivers(con, intent, params, asked_on) -> Facts:
 def _customers(con, intent, params, asked_on) -> Facts:
     period = resolve(params["period"], asked_on)
     where, args = where_clause(period.current, params["filters"])
+    metric = LAYER.defaults["metric"]
     rows = [] if period.current.is_empty else con.execute(f"""
         WITH firsts AS (SELECT customer_id, min(order_date) AS first_day FROM sales_facts GROUP BY 1)
         SELECT CASE WHEN f.first_day >= ? THEN 'new' ELSE 'returning' END AS kind,
-               count(DISTINCT o.customer_id), coalesce(sum(o.sales), 0)
+               count(DISTINCT o.customer_id), {METRICS[metric].sql}
         FROM sales_facts o JOIN firsts f USING (customer_id)
         WHERE {where} GROUP BY 1""", [period.current.start, *args]).fetchall()
     found = {k: (int(n), float(s)) for k, n, s in rows}
     new, ret = found.get("new", (0, 0.0)), found.get("returning", (0, 0.0))
-    table = [{"label": "new", "customers": new[0], "revenue": round(new[1], 2)},
-             {"label": "returning", "customers": ret[0], "revenue": round(ret[1], 2)}]
+    table = [{"label": "new", "customers": new[0], metric: round(new[1], 2)},
+             {"label": "returning", "customers": ret[0], metric: round(ret[1], 2)}]
     total = new[0] + ret[0]
-    figures = _base_figures(intent, {**params, "metric": "revenue"}, asked_on)
+    figures = _base_figures(intent, {**params, "metric": metric}, asked_on)
     figures.update(new_customers=new[0], returning_customers=ret[0], customers=total,
                    new_share_pct=round(100 * new[0] / total, 1) if total else 0.0, value=new[0])
     return Facts(intent.intent_id, params, figures, table,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warehouse.semantic.catalogue import METRICS, RANK_DIMENSIONS
+from warehouse.semantic.catalogue import LAYER, METRICS, RANK_DIMENSIONS
 from warehouse.semantic.facts import Facts
 from warehouse.semantic.formatting import format_figure
 
@@ -136,4 +136,4 @@ def template_narrative(facts: Facts) -> str:
 
 def unit_of(facts: Facts) -> str:
     """The unit of the facts' key figure."""
-    return METRICS[facts.params.get("metric", "revenue")].unit
+    return METRICS[facts.params.get("metric", LAYER.defaults["metric"])].unit

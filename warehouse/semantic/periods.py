@@ -5,9 +5,13 @@ Conventions, relative to the day D the question is asked (data is complete up to
 - last_week = the previous ISO week, Monday to Sunday; this_week = Monday of D's week to D-1;
 - last_month / last_quarter / last_year = the previous calendar one;
 - month_to_date / quarter_to_date / year_to_date = its first day to D-1.
-Comparisons: ``prev`` is the immediately preceding period of equal length (for calendar periods,
-the preceding calendar period of the same kind, e.g. September for October); ``yoy`` is the same
-period one year earlier (52 weeks earlier for day- and week-based periods, so weekdays line up).
+Comparisons: ``prev`` is the preceding calendar period of the same kind for calendar periods
+(September for October); for a to-date period it is the same point of the previous period ("this
+week vs the same point last week": the same weekdays; month / quarter to date: as many days from
+the previous month's / quarter's start, cut at its end; year to date: the same dates a year
+earlier); for the other periods the immediately preceding period of equal length. ``yoy`` is the
+same period one year earlier (52 weeks earlier for day- and week-based periods, so weekdays line
+up).
 A to-date period asked on its first day is empty (start > end) and says so.
 """
 
@@ -97,11 +101,12 @@ def resolve(token: str, asked_on: date) -> ResolvedPeriod:
 
 
 def comparison_range(period: ResolvedPeriod, compare: str) -> DateRange | None:
-    """The range ``period`` is compared with: previous equal-length period, or last year's."""
+    """The range ``period`` is compared with: the previous period (see the module docstring), or
+    last year's."""
     cur = period.current
     if compare == "none":
         return None
-    if compare == "yoy":
+    if compare == "yoy" or (compare == "prev" and period.token == "year_to_date"):
         if period.token in _WEEK_BASED:
             return DateRange(cur.start - timedelta(weeks=52), cur.end - timedelta(weeks=52))
         end = _shift_year(cur.end, -1)
@@ -119,6 +124,11 @@ def comparison_range(period: ResolvedPeriod, compare: str) -> DateRange | None:
         return DateRange(date(cur.start.year - 1, 1, 1), date(cur.start.year - 1, 12, 31))
     if cur.is_empty:
         return DateRange(cur.start, cur.start - timedelta(days=1))
+    if period.token == "this_week":
+        return DateRange(cur.start - timedelta(weeks=1), cur.end - timedelta(weeks=1))
+    if period.token in ("month_to_date", "quarter_to_date"):
+        first = _add_months(cur.start, -1 if period.token == "month_to_date" else -3)
+        return DateRange(first, min(first + (cur.end - cur.start), cur.start - timedelta(days=1)))
     length = timedelta(days=cur.days)
     return DateRange(cur.start - length, cur.start - timedelta(days=1))
 

@@ -1,4 +1,5 @@
-"""The canonical order-line layout and the Tableau Superstore headers that map onto it."""
+"""The canonical order-line layout (the headers a file may use for each column are the semantic
+layer's: ``semantic_layer.SemanticLayer.headers``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "country", "region", "state", "city", "product_id", "category", "sub_category",
     "product_name", "quantity", "sales", "discount", "profit",
 )
-OPTIONAL_COLUMNS: tuple[str, ...] = ("rep_id", "rep_name", "channel")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("rep_id", "rep_name", "channel", "ship_mode")
 CANONICAL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 DATE_COLUMNS: tuple[str, ...] = ("order_date", "ship_date")
@@ -30,29 +31,5 @@ MAX_ABS_AMOUNT = 1e12
 # Columns a user's scope (and a question's filter) may name: the text dimensions of an order line.
 DIMENSION_COLUMNS: tuple[str, ...] = (
     "segment", "country", "region", "state", "city", "category", "sub_category",
-    "customer_name", "product_name", "rep_name", "channel",
+    "customer_name", "product_name", "rep_name", "channel", "ship_mode",
 )
-
-SUPERSTORE_HEADERS: dict[str, str] = {
-    "Row ID": "line_id",
-    "Order ID": "order_id",
-    "Order Date": "order_date",
-    "Ship Date": "ship_date",
-    "Customer ID": "customer_id",
-    "Customer Name": "customer_name",
-    "Segment": "segment",
-    "Country/Region": "country",
-    "Country": "country",
-    "Region": "region",
-    "State/Province": "state",
-    "State": "state",
-    "City": "city",
-    "Product ID": "product_id",
-    "Category": "category",
-    "Sub-Category": "sub_category",
-    "Product Name": "product_name",
-    "Quantity": "quantity",
-    "Sales": "sales",
-    "Discount": "discount",
-    "Profit": "profit",
-}

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2  # 2: sales_facts.ship_mode, meta.semantic_layer
 META_TABLE = "meta"
 META_COLUMNS = "key VARCHAR PRIMARY KEY, value VARCHAR"
 
@@ -98,7 +98,7 @@ _TABLE_LIST = [
         customer_name VARCHAR, segment VARCHAR, country VARCHAR, region VARCHAR, state VARCHAR, city VARCHAR,
         product_id VARCHAR, category VARCHAR, sub_category VARCHAR, product_name VARCHAR, quantity DOUBLE,
         sales DOUBLE, discount DOUBLE, profit DOUBLE, rep_id VARCHAR, rep_name VARCHAR, channel VARCHAR,
-        returned BOOLEAN"""),
+        ship_mode VARCHAR, returned BOOLEAN"""),
 ]
 TABLES: dict[str, SnapshotTable] = {t.name: t for t in _TABLE_LIST}
 
@@ -162,6 +162,7 @@ class SnapshotMeta:
     next_window_timezone: str    # IANA name, e.g. "UTC", "Europe/Paris"
     next_window_reason: str
     dagster_url: str
+    semantic_layer: str          # the layer the night understood and computed with: name@digest
 
     def __post_init__(self) -> None:
         for f in fields(self):

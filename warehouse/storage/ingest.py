@@ -75,7 +75,7 @@ class IngestReport:
     """
 
     file: Path
-    layout: str  # 'canonical' | 'superstore' | 'returns'
+    layout: str  # 'canonical' | 'aliased' (the layer's headers) | 'returns'
     rows_loaded: int
     rows_quarantined: int
     duplicate: bool = False

@@ -16,9 +16,10 @@ import duckdb
 
 from warehouse.storage.canonical import (
     CANONICAL_COLUMNS, DATE_COLUMNS, KEY_COLUMNS, LINE_ID_COLUMN, LINE_KEY_COLUMNS, MAX_ABS_AMOUNT,
-    MAX_FIELD_CHARS, NUMERIC_COLUMNS, REQUIRED_COLUMNS, SUPERSTORE_HEADERS,
+    MAX_FIELD_CHARS, NUMERIC_COLUMNS, REQUIRED_COLUMNS,
 )
 from warehouse.storage.ingest_errors import MissingColumnsError, UnreadableFileError
+from warehouse.storage.semantic_layer import active_layer
 
 RAW = "_offpeak_ingest_raw"
 STAGE = "_offpeak_ingest_stage"
@@ -27,12 +28,6 @@ REJECTS = "_offpeak_ingest_rejects"
 REJECT_SCANS = "_offpeak_ingest_reject_scans"
 LOADED_COLUMNS: tuple[str, ...] = CANONICAL_COLUMNS + (LINE_ID_COLUMN,)
 
-_SUPERSTORE_ONLY = {h.lower() for h, c in SUPERSTORE_HEADERS.items() if h.lower() != c}
-_HEADER_LOOKUP: dict[str, str] = {
-    **{h.lower(): c for h, c in SUPERSTORE_HEADERS.items()},
-    **{c: c for c in LOADED_COLUMNS},
-    "returned": "returned",
-}
 _RETURNS_COLUMNS = {"order_id", "returned"}
 _TRUTHY = ("yes", "y", "true", "1")
 _NUMERIC_TYPES = ("DOUBLE", "FLOAT", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT",
@@ -58,7 +53,7 @@ class Plan:
     """How to read one file: which source header feeds which column."""
 
     kind: str  # 'orders' | 'returns'
-    layout: str  # 'canonical' | 'superstore' | 'returns'
+    layout: str  # 'canonical' | 'aliased' (the layer's headers) | 'returns'
     sources: dict[str, tuple[str, str]]  # column -> (source header, DuckDB type)
     headers: list[tuple[str, str]]       # every (header, DuckDB type) of the file
 
@@ -97,15 +92,16 @@ def describe(con: duckdb.DuckDBPyConnection, source: Source) -> list[tuple[str, 
 def plan_for(name: str, described: list[tuple[str, str]]) -> Plan:
     """Detect the layout from the header and map source columns; raise MissingColumnsError."""
     headers = [h for h, _ in described]
+    lookup = _header_lookup()
     sources: dict[str, tuple[str, str]] = {}
     for header, dtype in described:
-        canonical = _HEADER_LOOKUP.get(header.strip().lstrip("\ufeff").lower())
+        canonical = lookup.get(_bare(header))
         if canonical and canonical not in sources:
             sources[canonical] = (header, dtype)
-    superstore = any(h.strip().lower() in _SUPERSTORE_ONLY for h in headers)
+    aliased = any(lookup.get(_bare(h), _bare(h)) != _bare(h) for h in headers)
     if "order_id" in sources and set(sources) <= _RETURNS_COLUMNS:
         return Plan("returns", "returns", sources, described)
-    layout = "superstore" if superstore else "canonical"
+    layout = "aliased" if aliased else "canonical"
     missing = [c for c in REQUIRED_COLUMNS if c not in sources]
     if missing:
         raise MissingColumnsError(_missing_message(name, layout, missing, headers if not sources else []))
@@ -116,15 +112,25 @@ def _missing_message(name: str, layout: str, missing: list[str], found: list[str
     """Name the missing columns the way the detected layout spells them."""
     if found:
         return (f"{name}: no sales columns in header {', '.join(found[:8])}; expected the canonical "
-                f"layout ({', '.join(REQUIRED_COLUMNS)}) or Tableau Superstore headers (Order ID, ...)")
+                f"layout ({', '.join(REQUIRED_COLUMNS)}) or the headers semantic layer "
+                f"{active_layer().name} declares ({active_layer().path.name})")
     if layout == "canonical":
         return (f"{name}: missing column(s) {', '.join(missing)}; the canonical layout needs "
                 f"{', '.join(REQUIRED_COLUMNS)}")
-    names: dict[str, str] = {}
-    for header, canonical in SUPERSTORE_HEADERS.items():
-        names[canonical] = f"{names[canonical]} (or {header})" if canonical in names else header
-    return (f"{name}: missing column(s) {', '.join(names[c] for c in missing)}; "
-            f"expected the Tableau Superstore layout")
+    layer = active_layer()
+    names = {c: " (or ".join(h) + ")" * (len(h) - 1) for c, h in layer.headers.items() if h}
+    return (f"{name}: missing column(s) {', '.join(names.get(c, c) for c in missing)}; "
+            f"expected the headers of semantic layer {layer.name} ({layer.path.name})")
+
+
+def _bare(header: str) -> str:
+    return header.strip().lstrip("\ufeff").lower()
+
+
+def _header_lookup() -> dict[str, str]:
+    """Lower-cased header -> column: the active layer's headers, every column's own name, ``returned``."""
+    aliases = {_bare(h): c for c, names in active_layer().headers.items() for h in names}
+    return {**aliases, **{c: c for c in LOADED_COLUMNS}, "returned": "returned"}
 
 
 def _ident(name: str) -> str:

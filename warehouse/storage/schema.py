@@ -127,6 +127,10 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("009_savings_live_sql", """
         ALTER TABLE savings ADD COLUMN served_live_sql INTEGER DEFAULT 0;
     """),
+    # Ship mode, an optional column of the line layout (a dimension of the default layer).
+    ("010_ship_mode", """
+        ALTER TABLE orders ADD COLUMN ship_mode VARCHAR;
+    """),
 ]
 
 

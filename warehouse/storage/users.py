@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.storage.canonical import DIMENSION_COLUMNS
+from warehouse.storage.semantic_layer import active_layer
 
 USER_COLUMNS = ("user_id", "name", "role", "scope")
 ACCESS_COLUMN = "access"
@@ -70,7 +71,9 @@ class Scope:
 
     @classmethod
     def parse(cls, text: str) -> "Scope":
-        """Parse ``*`` or ``col=value;col=value``; raise ValueError naming what is wrong."""
+        """Parse ``*`` or ``col=value;col=value`` (a column of the line layout, or a dimension of
+        the semantic layer: ``area=West`` where ``area`` reads ``region``); raise ValueError
+        naming what is wrong."""
         text = (text or "").strip()
         if text in ("*", ""):
             if text == "":
@@ -80,9 +83,8 @@ class Scope:
         for part in text.split(";"):
             if "=" not in part:
                 raise ValueError(f"scope part {part.strip()!r} is not column=value")
-            column, value = (s.strip() for s in part.split("=", 1))
-            if column not in DIMENSION_COLUMNS:
-                raise ValueError(f"unknown scope column {column!r}; use one of {', '.join(DIMENSION_COLUMNS)}")
+            named, value = (s.strip() for s in part.split("=", 1))
+            column = _scope_column(named)
             if not value:
                 raise ValueError(f"scope column {column!r} has an empty value")
             if column in pairs and pairs[column] != value:
@@ -221,6 +223,17 @@ def read_users(path: str | Path) -> list[User]:
     if not path.exists():
         raise UsersFileError(f"{path}: no users directory; write one with header {','.join(USER_COLUMNS)}")
     return parse_users(path.read_text(encoding="utf-8-sig"), source=str(path))
+
+
+def _scope_column(name: str) -> str:
+    """The line column a scope key names: itself, or the column of the layer's dimension ``name``."""
+    if name in DIMENSION_COLUMNS:
+        return name
+    dimensions = active_layer().dimensions
+    if name in dimensions:
+        return dimensions[name].column
+    raise ValueError(f"unknown scope column {name!r}; use a dimension ({', '.join(dimensions)}) "
+                     f"or a column ({', '.join(DIMENSION_COLUMNS)})")
 
 
 def users_to_csv(users: list[User]) -> str:
