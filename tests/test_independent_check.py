@@ -110,11 +110,6 @@ def test_the_checker_rejects_answers_served_for_other_questions(judged, oracle):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "measured: 4 of 49 served answers wrong (8.2 %) on 1-16 March 2022, seed 7 (3 seeds over "
-    "Mar-Aug 2022: see tests/independent/README.md): 'versus last yr' answered vs the previous "
-    "period; 'same days last month' / 'same point last quarter' answered vs the days just before. "
-    "When the product is fixed this turns red: re-measure and remove the mark"))
 def test_wrong_numbers_among_served_answers_at_most_one_percent(judged):
     counts = summary(judged)
     assert counts["wrong"] <= 0.01 * counts["served"], (
