@@ -383,6 +383,8 @@ TREND_CASES = [  # (asked_on, metric, filters)
     (date(2019, 3, 1), "revenue", {}),               # buckets before the first order are 0
     (NOV, "customers", {}),
     (JUL, "asp", FURN),
+    (MAR, "revenue", {}, 6),                         # "by week, last 6 weeks"
+    (JUL, "profit", WEST, 3),
 ]
 
 BREAKDOWN_CASES = [  # (period, asked_on, filters, metric, dimension)
@@ -508,18 +510,19 @@ def check_ranking(con, df, intent, chk: Check) -> None:
         chk.eq(f"{where} chart", facts.chart_data, [{"label": r["label"], "value": r["value"]} for r in facts.rows])
 
 
-def _trend_buckets(grain: str, asked: date) -> list[Range]:
+def _trend_buckets(grain: str, asked: date, points: int) -> list[Range]:
     freq = "W-SUN" if grain == "week" else "M"
     last = pd.Timestamp(asked).to_period(freq) - 1      # the last complete week / month
-    return [(_d(p.start_time), _d(p.end_time)) for p in (last - i for i in range(11, -1, -1))]
+    return [(_d(p.start_time), _d(p.end_time)) for p in (last - i for i in range(points - 1, -1, -1))]
 
 
 def check_trend(con, df, intent, chk: Check) -> None:
     grain = intent.fixed["grain"]
-    for asked, metric, filters in TREND_CASES:
-        params = {"metric": metric, "filters": filters}
+    for asked, metric, filters, *told in TREND_CASES:
+        points = told[0] if told else 12       # the default: 12 weeks / months
+        params = {"metric": metric, "filters": filters, **({"n": points} if told else {})}
         facts = compute_facts(con, intent.intent_id, params, asked)
-        buckets = _trend_buckets(grain, asked)
+        buckets = _trend_buckets(grain, asked, points)
         values = [metric_value(lines(df, b, filters), metric) for b in buckets]
         where = f"{intent.intent_id} {_case(params, asked)}"
         chk.eq(f"{where} periods", [p.get("period") for p in facts.rows], [_iso(b[0]) for b in buckets])
@@ -527,7 +530,7 @@ def check_trend(con, df, intent, chk: Check) -> None:
             chk.num(f"{where} series[{i}] {p.get('period')}", p.get("value"), v)
         first, last = round(values[0], 2), round(values[-1], 2)
         chk.figures(where, facts.key_figures, {
-            "metric": metric, "points": 12, "value": values[-1], "first_value": values[0],
+            "metric": metric, "points": points, "value": values[-1], "first_value": values[0],
             "peak": max(values), "low": min(values), **change(last, first)})
         chk.eq(f"{where} chart == rows", facts.chart_data, facts.rows)
 

@@ -109,6 +109,20 @@ def test_same_point_comparisons_are_the_previous_period_only_for_to_date_periods
     assert ((u.intent_id, u.params.get("period")) if u.mapped else None) == expected, u.describe()
 
 
+@pytest.mark.parametrize("question, expected", [
+    ("rev by week, last 6 weeks pls", ("trend_weekly", 6)),
+    ("earnings trend over the last 3 months?", ("trend_monthly", 3)),
+    ("revenue trend over the past six months", ("trend_monthly", 6)),
+    ("monthly revenue trend", ("trend_monthly", 12)),
+    ("revenue by week, last 6 months", None),        # a weekly trend over months: which points?
+    ("weekly sales trend for the last 40 weeks", None),
+    ("revenue last 6 weeks", None),                  # a total over 6 weeks is no period of the layer
+])
+def test_a_trend_says_how_many_points(entities, question, expected):
+    u = understand(question, entities, ASKED)
+    assert ((u.intent_id, u.params["n"]) if u.mapped else None) == expected, u.describe()
+
+
 def test_ship_mode_same_day_is_a_member_but_same_day_last_year_a_comparison(entities):
     member = understand("Same Day revenue last month", entities, ASKED)
     assert member.params["filters"] == {"ship_mode": "Same Day"}

@@ -26,7 +26,8 @@ from warehouse.language.layer_words import (DIMENSION_OF_COLUMN, DIMENSION_WORDS
                                             RANKED)
 from warehouse.language.refusals import refusal
 from warehouse.language.period_words import PERIOD_PATTERNS, find_period
-from warehouse.semantic.catalogue import CATALOGUE, LAYER, METRICS, instance_key, ranking_intent_id
+from warehouse.semantic.catalogue import (CATALOGUE, LAYER, MAX_TREND_POINTS, METRICS, instance_key,
+                                          ranking_intent_id)
 
 
 @dataclass
@@ -251,6 +252,14 @@ def understand(question: str, entities: EntityIndex, asked_on: date | None = Non
     stated = {"metric": metric, "period": period, "compare": compare, "direction": direction,
               "n": n, "dimension": dimension, "entities": [(c, v) for c, v, _ in found],
               "grain": "week" if re.search(r"\b(week|weekly|weeks)\b", slots) else "month"}
+    span = re.search(_TREND_SPAN, slots) if family == "trend" else None
+    if span:
+        count, unit = span.group(1), span.group(2)[:-1]
+        stated["points"] = int(count) if count.isdigit() else COUNT_WORDS[count]
+        most = MAX_TREND_POINTS[stated["grain"]]
+        if unit != stated["grain"] or not 2 <= stated["points"] <= most:
+            return Understanding(raw, None, stated=stated, reason=(
+                f"a {stated['grain']}ly trend covers 2 to {most} {stated['grain']}s, not {span.group(0)}"))
     if loss and metric not in PROFITABILITY:
         # "which products lost the most revenue": a decline, not the lowest figure
         return Understanding(raw, None, stated=stated, reason="a loss of a measure is a change, not a ranking")
@@ -294,6 +303,10 @@ _CUE_PATTERNS = (tuple(p for p, _ in PERIOD_PATTERNS) + tuple(p for _, p in FAMI
                     r"\b(top ?line|bottom line)\b"))
 
 
+# How many weeks or months a trend covers: "by week, last 6 weeks", "trend over the past 3 months".
+_TREND_SPAN = (r"\b(?:last|past|previous|prior) (\d{1,2}|" + "|".join(COUNT_WORDS) + r") (weeks|months)\b")
+
+
 def unaccounted_words(slots: str, stated: dict[str, Any]) -> list[str]:
     """The words of ``slots`` (entity names already taken out) that no slot accounts for: not
     inside the stated metric's or dimension's words, a period, a number, a calendar word or a
@@ -305,6 +318,8 @@ def unaccounted_words(slots: str, stated: dict[str, Any]) -> list[str]:
         patterns += [rf"\b{re.escape(s)}\b" for s in metric.synonyms + metric.companions]
     if stated["dimension"]:
         patterns += [rf"\b{re.escape(w)}\b" for w in DIMENSION_WORDS[stated["dimension"]]]
+    if stated.get("points"):
+        patterns.append(_TREND_SPAN)
     covered = [False] * len(slots)
     for pattern in patterns:
         for match in re.finditer(pattern, slots):
@@ -357,7 +372,8 @@ def _assemble(raw: str, family: str, stated: dict[str, Any], found: list[tuple[s
     if "metric" in intent.free:
         params["metric"] = metric
     if "n" in intent.free:
-        params["n"] = stated["n"] or intent.defaults.get("n", 5)
+        told = stated.get("points") if family == "trend" else stated["n"]
+        params["n"] = told or intent.defaults.get("n", 5)
     if "dimension" in intent.free:
         params["dimension"] = stated["dimension"] or intent.defaults["dimension"]
     if entity:

@@ -96,17 +96,22 @@ def _ranking_intents(shapes: tuple[str, ...]) -> list[Intent]:
     return out
 
 
+# A trend's points unless the question says how many ("by week, last 6 weeks"), and the most.
+TREND_POINTS = 12
+MAX_TREND_POINTS = {"week": 26, "month": 24}
+
+
 def _other_intents(shapes: tuple[str, ...]) -> list[Intent]:
     default_metric, default_n = LAYER.defaults["metric"], LAYER.defaults["n"]
     intents = [
-        Intent("trend_weekly", "trend", "Weekly trend of a metric", {"grain": "week"}, ("metric",), "line",
-               ("What is the weekly trend of {metric}?", "{metric} by week over the last 12 weeks",
+        Intent("trend_weekly", "trend", "Weekly trend of a metric", {"grain": "week"}, ("metric", "n"), "line",
+               ("What is the weekly trend of {metric}?", "{metric} by week over the last {n} weeks",
                 "Show {metric} week by week", "weekly {metric} trend"),
-               {"metric": default_metric, "period": "last_12_weeks"}),
-        Intent("trend_monthly", "trend", "Monthly trend of a metric", {"grain": "month"}, ("metric",), "line",
-               ("What is the monthly trend of {metric}?", "{metric} by month over the last 12 months",
+               {"metric": default_metric, "period": "last_12_weeks", "n": TREND_POINTS}),
+        Intent("trend_monthly", "trend", "Monthly trend of a metric", {"grain": "month"}, ("metric", "n"), "line",
+               ("What is the monthly trend of {metric}?", "{metric} by month over the last {n} months",
                 "Show {metric} month by month", "monthly {metric} trend"),
-               {"metric": default_metric, "period": "last_12_months"}),
+               {"metric": default_metric, "period": "last_12_months", "n": TREND_POINTS}),
         Intent("breakdown", "breakdown", "A metric broken down by a dimension", {},
                ("period", "metric", "dimension"), "bar",
                ("What was {metric} by {dimension} {period}?", "{metric} {period} split by {dimension}",

@@ -13,7 +13,8 @@ from typing import Any
 
 import duckdb
 
-from warehouse.semantic.catalogue import CATALOGUE, DIMENSIONS, ENTITY_COLUMNS, LAYER, METRICS, RANK_DIMENSIONS, Intent
+from warehouse.semantic.catalogue import (CATALOGUE, DIMENSIONS, ENTITY_COLUMNS, LAYER, METRICS, RANK_DIMENSIONS,
+                                          TREND_POINTS, Intent)
 from warehouse.semantic.grounding import extract_numbers
 from warehouse.semantic.periods import DateRange, comparison_range, range_label, resolve
 
@@ -22,7 +23,6 @@ DRIVER_DIMENSIONS: tuple[str, ...] = LAYER.defaults["drivers"]
 ADDITIVE_METRICS = tuple(m.name for m in METRICS.values() if m.additive)
 # The column that places a line in a period ("revenue last week" counts the lines dated last week).
 TIME = LAYER.time_column
-TREND_POINTS = 12
 
 
 @dataclass
@@ -155,13 +155,14 @@ def _ranking(con, intent, params, asked_on) -> Facts:
     return Facts(intent.intent_id, params, figures, table, [{"label": r["label"], "value": r["value"]} for r in table])
 
 
-def _trend_buckets(grain: str, asked_on: date) -> list[date]:
+def _trend_buckets(grain: str, asked_on: date, points: int) -> list[date]:
+    """The first days of the last ``points`` complete weeks or months before ``asked_on``."""
     if grain == "week":
         last_monday = asked_on - timedelta(days=asked_on.weekday() + 7)
-        return [last_monday - timedelta(weeks=i) for i in range(TREND_POINTS - 1, -1, -1)]
+        return [last_monday - timedelta(weeks=i) for i in range(points - 1, -1, -1)]
     first = asked_on.replace(day=1)
     out = []
-    for i in range(TREND_POINTS, 0, -1):
+    for i in range(points, 0, -1):
         total = first.year * 12 + first.month - 1 - i
         out.append(date(total // 12, total % 12 + 1, 1))
     return out
@@ -169,7 +170,7 @@ def _trend_buckets(grain: str, asked_on: date) -> list[date]:
 
 def _trend(con, intent, params, asked_on) -> Facts:
     grain = intent.fixed["grain"]
-    buckets = _trend_buckets(grain, asked_on)
+    buckets = _trend_buckets(grain, asked_on, int(params.get("n", TREND_POINTS)))
     end = (buckets[-1] + timedelta(days=6)) if grain == "week" else asked_on.replace(day=1) - timedelta(days=1)
     where, args = where_clause(DateRange(buckets[0], end), params["filters"])
     found = dict(con.execute(
