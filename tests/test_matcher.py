@@ -24,6 +24,7 @@ NIGHT = [
     ("rev_west_prev", "revenue_vs_prev", {"period": "last_month", "filters": {"region": "West"}}),
     ("why_east", "why_changed", {"period": "last_week", "metric": "revenue", "compare": "prev",
                                  "filters": {"region": "East"}}),
+    ("trend6_west", "trend_weekly", {"metric": "revenue", "n": 6, "filters": {"region": "West"}}),
 ]
 
 
@@ -46,6 +47,7 @@ def ask(index, embedder, user, question):
     (WEST, "top 5 products by revenue last month", "top5_west"),
     (WEST, "which products sold the least last month", "bottom5_west"),
     (WEST, "how did revenue last month compare with the month before", "rev_west_prev"),
+    (WEST, "revenue by week, last 6 weeks", "trend6_west"),
     (VP, "revenue last month", "rev_all"),
     (VP, "revenue in the East last month", "rev_east"),
     (VP, "why did revenue in the East change last week", "why_east"),
@@ -64,6 +66,8 @@ def test_serves_the_question_asked(index, embedder, user, question, answer):
     (WEST, "revenue in California last month"),    # a drill-down not computed
     (VP, "profit last month"),                     # only the West's profit exists
     (WEST, "who is the account manager for Mark Packer?"),
+    (WEST, "Weekly revenue trend last 8 weeks asap"),  # 8 weeks, not the 6 computed (not understood)
+    (WEST, "weekly revenue trend"),                # the default 12 weeks, not 6
 ])
 def test_refuses_near_misses(index, embedder, user, question):
     result = ask(index, embedder, user, question)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from warehouse.semantic.catalogue import CATALOGUE, instance_key, phrase
+from warehouse.semantic.catalogue import CATALOGUE, TREND_POINTS, instance_key, phrase
 from warehouse.language.pair_scorer import PairScorer, load_pair_scorer
 from warehouse.language.understanding import EntityIndex, Understanding, understand
 from warehouse.storage.users import Scope, User
@@ -157,6 +157,8 @@ def slot_disagreements(u: Understanding, params: dict[str, Any], intent_id: str,
         said, has = stated.get(slot), params.get(slot)
         if said is not None and has is not None and said != has:
             reasons.append(f"{slot}: asked {said}, answer has {has}")
+    if intent.family == "trend" and stated.get("points", TREND_POINTS) != params.get("n", TREND_POINTS):
+        reasons.append(f"trend: asked {stated.get('points', TREND_POINTS)} points, answer has {params.get('n')}")
     if stated.get("direction") and params.get("direction") and stated["direction"] != params["direction"]:
         reasons.append(f"asked {stated['direction']}, answer is {params['direction']}")
     if stated.get("compare") in ("prev", "yoy") and intent.family == "kpi" and params.get("compare") != stated["compare"]:
