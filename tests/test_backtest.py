@@ -28,7 +28,7 @@ tech,Tess Tran,category_manager,category=Technology
 START, END = date(2022, 3, 1), date(2022, 3, 14)
 METRIC_COLUMN = {"revenue": "sales", "profit": "profit", "quantity": "quantity"}
 QUESTION_COLUMNS = ["user_id", "asked_at", "question", "hit", "answer_id", "similarity", "answer_text",
-                    "answer_numbers"]
+                    "answer_numbers", "served_by"]
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def _period(name: str, d: date) -> tuple[date, date] | None:
 def test_served_kpi_answers_carry_the_numbers_pandas_computes(result: dict, orders: pd.DataFrame) -> None:
     """Recompute every served single-period KPI answer from the raw order lines."""
     frame = pd.read_csv(result["out"] / "questions.csv")
-    served = frame[frame["hit"]]
+    served = frame[frame["served_by"] != "missed"]
     checked = 0
     for row in served.itertuples():
         night, key = row.answer_id.split("|", 1)
@@ -131,11 +131,32 @@ def test_served_kpi_answers_carry_the_numbers_pandas_computes(result: dict, orde
 def test_never_serves_outside_the_askers_scope(result: dict) -> None:
     scopes = {"west": ("region", "West"), "east": ("region", "East"), "tech": ("category", "Technology")}
     frame = pd.read_csv(result["out"] / "questions.csv")
-    for row in frame[frame["hit"]].itertuples():
+    for row in frame[frame["served_by"] != "missed"].itertuples():
         if row.user_id in scopes:
             column, value = scopes[row.user_id]
             params = json.loads(row.answer_id.split("|", 2)[2])
             assert params["filters"].get(column) == value, (row.user_id, row.answer_id)
+
+
+def test_served_by_says_what_served_each_question_and_every_served_row_has_its_answer(result: dict) -> None:
+    frame = pd.read_csv(result["out"] / "questions.csv", keep_default_na=False)
+    summary = result["summary"]
+    assert set(frame["served_by"]) <= {"precomputed", "live_sql", "learned", "missed"}
+    assert (frame["hit"] == (frame["served_by"] == "precomputed")).all()      # hit keeps its meaning
+    served = frame[frame["served_by"] != "missed"]
+    assert (served["answer_text"] != "").all() and (served["answer_numbers"] != "").all()
+    assert (frame.loc[frame["served_by"] == "missed", "answer_text"] == "").all()
+    assert summary["served_live_sql"] == int((frame["served_by"] == "live_sql").sum()) > 0
+    assert summary["served_learned"] == 0          # no LLM in the backtest, no --learned file
+    assert summary["served_without_live_llm_share"] == round(len(served) / len(frame), 4)
+
+
+def test_a_learned_file_without_its_columns_is_refused(inputs: dict[str, Path], embedder, tmp_path: Path) -> None:
+    bad = tmp_path / "learned.csv"
+    bad.write_text("question,reading\nrevenue last week,total\n", encoding="utf-8")
+    with pytest.raises(BacktestInputError, match="missing columns spec, status"):
+        run_backtest(SUPERSTORE_ORDERS, inputs["users"], inputs["log"], START, START, tmp_path / "out",
+                     encode=embedder.encode, learned=bad)
 
 
 def test_the_reactive_baseline_is_replayed_in_the_same_run(result: dict) -> None:

@@ -24,6 +24,7 @@ from dashboard.components import md_escape
 from tests.snapshot_factory import DAGSTER_URL, build_snapshot
 from warehouse.storage import serving
 from warehouse.storage.paths import offpeak_paths
+from warehouse.storage.events import spool_files
 from warehouse.storage.question_log import MAX_QUESTION_CHARS
 from warehouse.language.matcher import Candidate, MatchResult
 from warehouse.storage.snapshot import open_snapshot
@@ -308,11 +309,28 @@ def test_pipeline_page_shows_runs_window_quarantine_backlog_and_dagster(home):
     assert "**Next scheduled window:**" in shown and md_escape("cheapest 3 h before") in shown
     (link,) = at.get("link_button")
     assert link.proto.url == DAGSTER_URL
-    runs, _assets, freshness, quarantine, _sample, unmapped = (d.value for d in at.dataframe)
+    runs, _assets, freshness, quarantine, _sample, unmapped, backlog, learned = (d.value for d in at.dataframe)
     assert "failed" in set(runs["status"]) and runs.iloc[0]["status"] == "success"
     assert freshness.iloc[0]["asset"] == "orders"
     assert quarantine["rows"].tolist() == [2, 1]
     assert unmapped.iloc[0]["times_asked"] == 2
+    assert set(backlog["status"]) == {"rejected", "accepted", "needs_review"}
+    assert dict(zip(learned["question"], learned["reading"])) == {
+        "West last month?": "total · revenue · last_month · region=West",
+        "gimme revenue last month": "total · revenue · last_month"}
+    assert not at.get("selectbox"), "only admins review learned phrasings"
+
+
+def test_an_admin_rejects_a_learned_phrasing_through_the_spool(clean_spool):
+    at = open_app("ada", page="app_pages/pipeline.py")
+    (choice,) = at.selectbox
+    choice.set_value("West last month?")
+    next(b for b in at.button if b.label == "Reject").click().run()
+    assert not at.exception, at.exception
+    events = [json.loads(line) for f in spool_files(clean_spool.paths.spool_dir)
+              for line in f.read_text().splitlines()]
+    decisions = [(e["user_id"], e["kind"], e["question"]) for e in events if e["kind"].startswith("learned_")]
+    assert decisions == [("ada", "learned_reject", "West last month?")]
 
 
 # --- ask -----------------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ def judged(tmp_path_factory, oracle) -> pd.DataFrame:
 def test_every_logged_question_is_replayed_and_judged(judged):
     counts = summary(judged)
     assert counts["questions"] > 100 and counts["served"] > 30
-    served = judged[judged["hit"] == "True"]
+    served = judged[is_served(judged)]
+    assert set(served["served_by"]) <= {"precomputed", "live_sql", "learned"}
     assert set(served["verdict"]) <= {"right", "wrong", "not-checkable"}
     unread = served["reasons"].str.contains("answer text not read")
     assert not unread.any(), served.loc[unread, "answer_text"].tolist()
@@ -100,7 +101,7 @@ def test_every_logged_question_is_replayed_and_judged(judged):
 @pytest.mark.slow
 def test_the_checker_rejects_answers_served_for_other_questions(judged, oracle):
     """Give each served question the answer of another one: the checker must see it is wrong."""
-    served = judged[judged["hit"] == "True"].reset_index(drop=True)
+    served = judged[is_served(judged)].reset_index(drop=True)
     shifted = served["answer_text"].iloc[list(range(7, len(served))) + list(range(7))].tolist()
     checker = Checker(oracle)
     pairs = [(row, text) for row, text in zip(served.to_dict("records"), shifted)

@@ -9,6 +9,7 @@ import pytest
 from jinja2 import meta
 
 from warehouse.night.answer_types import AnswerRequest
+from warehouse.night.backlog import spec_prompt_variables
 from warehouse.semantic.grounding import check_grounding
 from warehouse.night.prompting import (PROMPTS_DIR, Narrative, build_messages, tidy_narrative,
                                  format_number, narrative_schema, parse_reply, prompt_variables,
@@ -30,6 +31,17 @@ REQUEST = AnswerRequest(
 )
 
 
+SPEC_TEMPLATES = ("query_spec", "query_spec_system")
+SPEC_QUESTION = "how much did Texas sell last month"
+
+
+def _sample_variables(name: str) -> dict:
+    """The variables a template is rendered with: a backlog spec prompt's or a narrative's."""
+    if name in SPEC_TEMPLATES:
+        return spec_prompt_variables(SPEC_QUESTION, [("state", "Texas")])
+    return prompt_variables(REQUEST)
+
+
 def _variables_used(name: str) -> set[str]:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(PROMPTS_DIR))
     source = (PROMPTS_DIR / f"{name}.j2").read_text()
@@ -38,16 +50,18 @@ def _variables_used(name: str) -> set[str]:
 
 @pytest.mark.parametrize("name", template_names())
 def test_every_template_renders_with_sample_variables(name):
-    text = render_prompt(name, **prompt_variables(REQUEST))
+    text = render_prompt(name, **_sample_variables(name))
     assert text and "{{" not in text and "{%" not in text
-    if name != "system":
+    if name == "query_spec":
+        assert SPEC_QUESTION in text and "Texas (state)" in text and "JSON" in text
+    elif name not in ("system", "query_spec_system"):
         assert REQUEST.question in text
         assert '{"narrative": "..."}' in text
 
 
 @pytest.mark.parametrize("name", [n for n in template_names() if _variables_used(n)])
 def test_a_missing_variable_fails_loudly(name):
-    variables = prompt_variables(REQUEST)
+    variables = _sample_variables(name)
     for missing in sorted(_variables_used(name)):
         partial = {k: v for k, v in variables.items() if k != missing}
         with pytest.raises(jinja2.UndefinedError):

@@ -11,6 +11,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+
+from warehouse.storage.learned import LEARNED_COLUMNS, learned_rows
 import pytest
 import streamlit as st
 from dagster import DagsterInstance
@@ -123,11 +125,13 @@ def test_contract_columns_match_the_migrated_warehouse():
     build_sales_facts(con)
     copied = {name: m.group(1) for name, select in SOURCES.items()
               if (m := re.match(r"SELECT \* FROM (\w+)", select))}
-    assert len(copied) == 14 and copied["quarantine_sample"] == "quarantine" and "sales_facts" in copied
+    assert len(copied) == 16 and copied["quarantine_sample"] == "quarantine" and "sales_facts" in copied
     for name, source in copied.items():
         found = con.execute("SELECT column_name, data_type FROM information_schema.columns "
                             "WHERE table_name = ? ORDER BY ordinal_position", [source]).fetchall()
         assert found == [(c.name, c.type) for c in TABLES[name].columns], name
+    learned = learned_rows(con, date(2026, 1, 1))
+    assert list(learned.columns) == list(LEARNED_COLUMNS) == list(TABLES["learned_phrasings"].column_names)
 
 
 def test_factory_snapshot_follows_the_contract_and_a_broken_one_is_named(tmp_path):

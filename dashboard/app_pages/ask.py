@@ -32,7 +32,8 @@ if (last_snapshot, asker) != (snapshot, user.user_id):
 
 if outcome is not None:
     st.markdown(f"**You asked:** {md_escape(outcome.question)}")
-    st.caption(f"Understood as: {md_escape(outcome.understood)}")
+    st.caption(f"Understood as: {md_escape(outcome.understood)}"
+               + (" · read through a phrasing learned overnight (no model ran now)" if outcome.learned else ""))
     if outcome.hit:
         similarity = f" (similarity {outcome.similarity:.2f})" if outcome.similarity is not None else ""
         st.success(f"Answered last night, no live query{similarity}.", icon=":material/bolt:")

@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import data, identity
 from dashboard.components import format_day, md_escape, table
 
-identity.viewer(rights=identity.PIPELINE_RIGHTS)
+viewer = identity.viewer(rights=identity.PIPELINE_RIGHTS)
 snapshot = data.require_snapshot()
 night = data.info(snapshot)
 fresh = data.freshness(snapshot)
@@ -53,3 +53,35 @@ if tables["unmapped"].empty:
     st.success("Every question asked mapped onto the catalogue.", icon=":material/check:")
 else:
     table(tables["unmapped"], {"times_asked": "Times asked", "closest": "Closest intents"})
+
+st.subheader("What the night made of the backlog")
+st.caption("Each unmapped question goes once to the night's LLM, in the narratives' batch, for a query spec "
+           "in the semantic layer's terms. A spec is believed only when it is valid in the layer, inside the "
+           "asker's scope, agrees with every slot the question states, reads back as the same query, and "
+           "every word of the question is the layer's; accepted ones were answered overnight.")
+if tables["backlog"].empty:
+    st.info("No backlog question was tried yet (no unmapped question, or no LLM tier).", icon=":material/info:")
+else:
+    table(tables["backlog"], {"user_id": "Asked by", "status": "Status", "reason": "Why", "model": "Model"})
+
+st.subheader("Learned phrasings")
+learned = tables["learned"]
+if learned.empty:
+    st.info("Nothing learned yet.", icon=":material/info:")
+else:
+    st.caption("Question texts the product now reads at zero model cost, re-checked for every asker "
+               "and day. *needs_review*: the reading holds but the question uses words the layer does "
+               "not know; it serves only once an admin approves it.")
+    table(learned, {"reading": "Read as", "status": "Status", "learned_night": "Learned on",
+                    "asked_by": "First asked by", "model": "Proposed by", "decided_by": "Decided by",
+                    "decided_at": "Decided at"})
+    if viewer.may("admin"):
+        with st.form("review_learned"):
+            chosen = st.selectbox("Phrasing", learned["question"].tolist())
+            approve, reject = st.columns(2)
+            approved = approve.form_submit_button("Approve", icon=":material/check:")
+            rejected = reject.form_submit_button("Reject", icon=":material/block:")
+        if approved or rejected:
+            data.review_learned(viewer, chosen, approve=approved)
+            st.success(f"{'Approval' if approved else 'Rejection'} of “{md_escape(chosen)}” recorded: "
+                       "tonight's night applies it.", icon=":material/schedule_send:")

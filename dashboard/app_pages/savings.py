@@ -99,3 +99,16 @@ st.subheader("Per night")
 table(nights, {"hit_rate": "Hit rate", "waste_ratio": "Waste", "batch_wh": "Batch Wh",
               "live_wh_per_answer": "Live Wh per answer", "live_wh_avoided": "Live Wh avoided",
               "net_wh": "Net Wh", "net_co2_g": "Net CO₂ (g)"}, percents=("hit_rate", "waste_ratio"))
+
+st.subheader("LLM replies per night")
+quality = data.llm_quality(snapshot)
+if quality.empty:
+    st.info("No LLM tier ran in the published nights: every answer was written from a template.",
+            icon=":material/info:")
+else:
+    st.caption("Narratives and backlog query specs are decoded under structured output (guided JSON), so a "
+               "reply that does not parse should be rare; *kept* is what passed the grounding guard "
+               "(narratives) or the verification (specs).")
+    table(quality, {"kind": "Reply", "model": "Model", "replies": "Replies", "parsed": "Parsed", "kept": "Kept",
+                    "parse_failure_rate": "Parse failures", "kept_rate": "Kept share"},
+          percents=("parse_failure_rate", "kept_rate"))

@@ -18,6 +18,7 @@ import sys
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from dagster import Config, ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
@@ -26,7 +27,7 @@ from pipelines.llm_models import SMOLLM2_DIRNAME, ModelNotPreparedError
 from pipelines.resources.energy import DEFAULT_CPU_WATTS_PER_CORE, EnergyMeter
 from warehouse.night.answer_types import AnswerRequest
 from warehouse.night.cascade import (DEFAULT_LLM_FAMILIES, LARGE_TIER, SMALL_TIER, Cascade,
-                                     CascadeSettings, ChatEngine, Completion, LiveBaseline,
+                                     CascadeSettings, ChatEngine, Completion, ExtraPrompt, LiveBaseline,
                                      WriteReport)
 from warehouse.night.prompting import narrative_schema
 from warehouse.semantic.grounding import find_figures
@@ -96,17 +97,26 @@ class VllmEngine:
                             seed=settings.seed,
                             structured_outputs_config={"backend": "xgrammar",
                                                        "disable_any_whitespace": True})
+        self._replace, self._schema_params = msgspec.structs.replace, StructuredOutputsParams
         overrides: dict = {"max_tokens": settings.max_tokens, "temperature": settings.temperature}
         if settings.structured_output:  # the reply is constrained to Narrative's JSON schema
             overrides["structured_outputs"] = StructuredOutputsParams(
                 json=narrative_schema(settings.max_tokens))
         # replace() re-runs SamplingParams validation (e.g. greedy resets top_p/top_k).
-        self.sampling_params = msgspec.structs.replace(self.llm.get_default_sampling_params(),
-                                                       **overrides)
+        self.sampling_params = self._replace(self.llm.get_default_sampling_params(), **overrides)
 
-    def chat(self, conversations: list[list[dict]]) -> list[Completion]:
-        """All conversations in one ``llm.chat`` call with the model's chat template."""
-        outputs = self.llm.chat(conversations, self.sampling_params, use_tqdm=False)
+    def _params_for(self, schema: dict | None):
+        if schema is None:
+            return self.sampling_params
+        return self._replace(self.sampling_params, structured_outputs=self._schema_params(json=schema))
+
+    def chat(self, conversations: list[list[dict]],
+             schemas: Sequence[dict | None] | None = None) -> list[Completion]:
+        """All conversations in one ``llm.chat`` call with the model's chat template; a
+        conversation with a schema gets its own structured-output constraint (same batch)."""
+        params = (self.sampling_params if not schemas else
+                  [self._params_for(s) for s in schemas])
+        outputs = self.llm.chat(conversations, params, use_tqdm=False)
         return [Completion(o.outputs[0].text, len(o.prompt_token_ids or ()),
                            len(o.outputs[0].token_ids)) for o in outputs]
 
@@ -194,8 +204,10 @@ class ScriptedEngine:
         figures = find_figures(prompt)
         return text.replace("{figure}", figures[0].raw if figures else "")
 
-    def chat(self, conversations: list[list[dict]]) -> list[Completion]:
-        """Answer every conversation from the script, in order, in one call."""
+    def chat(self, conversations: list[list[dict]],
+             schemas: Sequence[dict | None] | None = None) -> list[Completion]:
+        """Answer every conversation from the script, in order, in one call (schemas unused:
+        the script's replies are what they are)."""
         self.calls.append(len(conversations))
         return [Completion(self._reply(c[-1]["content"]), self.script.tokens_in,
                            self.script.tokens_out) for c in conversations]
@@ -273,9 +285,10 @@ class AnswerWriterResource(ConfigurableResource):
         """The cheapest tier that fits the request's family (0 when no LLM engine is set)."""
         return self.cascade().route(request)
 
-    def write_answers(self, requests: list[AnswerRequest]) -> WriteReport:
-        """Write every request's narrative: one batched chat call per LLM tier, guarded."""
-        return self.cascade().write_answers(requests)
+    def write_answers(self, requests: list[AnswerRequest], extra: Sequence[ExtraPrompt] = ()) -> WriteReport:
+        """Write every request's narrative: one batched chat call per LLM tier, guarded;
+        ``extra`` structured prompts (backlog specs) ride in the largest tier's batch."""
+        return self.cascade().write_answers(requests, extra)
 
     def measure_live_baseline(self, requests: list[AnswerRequest], sample: int = 8) -> LiveBaseline:
         """Answer up to ``sample`` LLM-routed requests one at a time (one chat call each)."""

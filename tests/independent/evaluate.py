@@ -63,6 +63,13 @@ def run_backtest(run: Run, *, timeout_s: int = 1800) -> float:
     return seconds
 
 
+def is_served(frame: pd.DataFrame) -> pd.Series:
+    """Rows something served: pre-computed, live SQL or learned (``served_by``; older files: ``hit``)."""
+    if "served_by" in frame:
+        return frame["served_by"].ne("missed") & frame["served_by"].ne("")
+    return frame["hit"] == "True"
+
+
 def judge_all(run: Run) -> pd.DataFrame:
     """questions.csv joined with truth.csv, one verdict per question ('not served' for misses)."""
     asked = pd.read_csv(run.out / "backtest" / "questions.csv", dtype=str, keep_default_na=False)
@@ -75,8 +82,8 @@ def judge_all(run: Run) -> pd.DataFrame:
         raise RuntimeError("a backtest question has no truth row (log and truth out of step)")
     checker = Checker(Oracle(load_orders(run.orders), run.orders.parent / "returns.csv"))
     out: dict[str, list[str]] = {"verdict": [], "reasons": [], "true_value": [], "notes": []}
-    for row in joined.to_dict("records"):
-        v = checker.judge(row, row["answer_text"]) if row["hit"] == "True" else None
+    for row, served in zip(joined.to_dict("records"), is_served(joined)):
+        v = checker.judge(row, row["answer_text"]) if served else None
         out["verdict"].append(v.verdict if v else "not served")
         out["reasons"].append(" | ".join(v.reasons) if v else "")
         out["true_value"].append(v.true_value if v else "")
@@ -90,14 +97,18 @@ def _pct(part: int, whole: int) -> str:
 
 def summary(judged: pd.DataFrame) -> dict[str, int]:
     """The headline counts."""
-    served = judged[judged["hit"] == "True"]
+    served_mask = is_served(judged)
+    served = judged[served_mask]
     unanswerable = judged["shape"] == "unanswerable"
+    by = judged["served_by"] if "served_by" in judged else judged["hit"].map({"True": "precomputed"})
     return {"questions": len(judged), "served": len(served),
+            "served_precomputed": int((by == "precomputed").sum()), "served_live_sql": int((by == "live_sql").sum()),
+            "served_learned": int((by == "learned").sum()),
             "right": int((served["verdict"] == "right").sum()),
             "wrong": int((served["verdict"] == "wrong").sum()),
             "not_checkable": int((served["verdict"] == "not-checkable").sum()),
             "unanswerable_asked": int(unanswerable.sum()),
-            "unanswerable_served": int((unanswerable & (judged["hit"] == "True")).sum()),
+            "unanswerable_served": int((unanswerable & served_mask).sum()),
             "incomplete": int(((served["verdict"] == "right") & (served["notes"] != "")).sum())}
 
 
@@ -107,6 +118,8 @@ def table(judged: pd.DataFrame) -> str:
     lines = ["| | count | share |", "|---|---:|---:|",
              f"| questions (all next-day) | {s['questions']} | |",
              f"| served | {s['served']} | {_pct(s['served'], s['questions'])} of questions |",
+             f"| … pre-computed / live SQL / learned | {s['served_precomputed']} / {s['served_live_sql']} / "
+             f"{s['served_learned']} | |",
              f"| served, right numbers | {s['right']} | "
              f"{_pct(s['right'], s['questions'])} of questions |",
              f"| … of which a breakdown silently leaves members out | {s['incomplete']} | |",

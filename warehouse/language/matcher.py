@@ -27,7 +27,8 @@ import numpy as np
 
 from warehouse.semantic.catalogue import CATALOGUE, TREND_POINTS, instance_key, phrase
 from warehouse.language.pair_scorer import PairScorer, load_pair_scorer
-from warehouse.language.understanding import EntityIndex, Understanding, understand
+from warehouse.language.query_spec import LearnedPhrasing, learned_index, understand_with_learned
+from warehouse.language.understanding import EntityIndex, Understanding
 from warehouse.storage.users import Scope, User
 
 CANDIDATES_SHOWN = 3
@@ -65,6 +66,7 @@ class AnswerIndex:
     phrasing_answer: np.ndarray     # (m,) row of the answer each phrasing belongs to
     phrasing_vectors: np.ndarray    # (m, d) L2-normalised
     entities: EntityIndex
+    learned: dict[str, LearnedPhrasing] = field(default_factory=dict)   # by learned_key
     row_of_key: dict[str, int] = field(default_factory=dict)
     # visible_rows caches: each answer's value per filter column, and one mask per scope
     _filter_values: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -91,10 +93,13 @@ class AnswerIndex:
                           args).fetchall()
         phr = [p for p in phr if p[0] in row]
         vectors = np.array([p[1] for p in phr], dtype=np.float32) if phr else np.zeros((0, 1), np.float32)
+        has_learned = con.execute("SELECT count(*) FROM information_schema.tables "
+                                  "WHERE table_name = 'learned_phrasings'").fetchall()[0][0]
+        learned = learned_index(con.execute("SELECT * FROM learned_phrasings").df().itertuples()) if has_learned else {}
         return cls([a[0] for a in answers], [a[1] for a in answers], [a[2] for a in answers],
                    [json.loads(a[3]) for a in answers], [a[4] for a in answers],
                    np.array([row[p[0]] for p in phr], dtype=np.int64), vectors,
-                   EntityIndex.from_connection(con))
+                   EntityIndex.from_connection(con), learned)
 
 
 class PhrasingCache:
@@ -103,8 +108,9 @@ class PhrasingCache:
     def __init__(self, encode, phrasings_per_answer: int = PHRASINGS_PER_ANSWER):
         self.encode, self.per_answer, self.vectors = encode, phrasings_per_answer, {}
 
-    def index(self, entries: list[tuple[str, str, dict[str, Any]]], entities: EntityIndex) -> AnswerIndex:
-        """An index over ``(answer_id, intent_id, params)`` entries."""
+    def index(self, entries: list[tuple[str, str, dict[str, Any]]], entities: EntityIndex,
+              learned: dict[str, LearnedPhrasing] | None = None) -> AnswerIndex:
+        """An index over ``(answer_id, intent_id, params)`` entries (and learned phrasings)."""
         texts = [phrase(CATALOGUE[i], p, v) for _, i, p in entries for v in range(self.per_answer)]
         missing = [t for t in dict.fromkeys(texts) if t not in self.vectors]
         if missing:
@@ -114,7 +120,8 @@ class PhrasingCache:
         return AnswerIndex([a for a, _, _ in entries], [instance_key(i, p) for _, i, p in entries],
                            [i for _, i, _ in entries], [p for _, _, p in entries],
                            [phrase(CATALOGUE[i], p) for _, i, p in entries],
-                           np.repeat(np.arange(len(entries)), self.per_answer), vectors, entities)
+                           np.repeat(np.arange(len(entries)), self.per_answer), vectors, entities,
+                           dict(learned or {}))
 
 
 _VISIBLE_CACHE_SCOPES = 1024
@@ -183,7 +190,7 @@ def match(index: AnswerIndex, user: User, question: str, query_vector: np.ndarra
     whether a candidate may serve a question that was not fully understood.
     """
     scope = user.scope.as_dict()
-    u = understand(question, index.entities, asked_on, scope)
+    u = understand_with_learned(question, index.entities, asked_on, scope, index.learned)
     visible = visible_rows(index, user.scope)
     best_sim = _best_similarity_per_answer(index, query_vector, visible)
     ranked = sorted(best_sim.items(), key=lambda kv: -kv[1])[:CANDIDATES_SHOWN]

@@ -39,6 +39,7 @@ class Understanding:
     params: dict[str, Any] = field(default_factory=dict)
     stated: dict[str, Any] = field(default_factory=dict)   # slots the text said explicitly
     reason: str | None = None
+    origin: str = "rules"      # "learned": read through a verified learned phrasing
 
     @property
     def mapped(self) -> bool:
@@ -274,6 +275,17 @@ def understand(question: str, entities: EntityIndex, asked_on: date | None = Non
         return Understanding(raw, None, stated=stated, reason="did not understand: " + ", ".join(unknown))
     return _assemble(raw, family, stated, found, scope or {}, parents=entities.parents,
                      share_at=share_cue_at(text))
+
+
+def uncovered_words(question: str, entities: EntityIndex, *, metric: str | None, dimension: str | None,
+                    points: int | None = None) -> list[str]:
+    """The words of ``question`` (as written) that a reading with ``metric`` and ``dimension`` does
+    not account for: the closed-world coverage check of any proposed reading, e.g. a query spec."""
+    raw = (question or "")[:MAX_QUESTION_CHARS]
+    text = correct_spelling(normalise(raw), entities.vocabulary)
+    slots = _slot_text(text, outside_comparisons(entities.find(text), text))
+    return _as_written(unaccounted_words(slots, {"metric": metric, "dimension": dimension, "points": points}),
+                       text, raw)
 
 
 def _as_written(words: list[str], corrected: str, raw: str) -> list[str]:

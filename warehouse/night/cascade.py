@@ -15,7 +15,7 @@ Dagster resources (``pipelines.resources.llm``) only wire them together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ContextManager, Protocol
+from typing import ContextManager, Protocol, Sequence
 
 from warehouse.night.answer_types import AnswerDraft, AnswerRequest
 from warehouse.night.prompting import build_messages, parse_reply, tidy_narrative
@@ -39,8 +39,10 @@ class ChatEngine(Protocol):
 
     model: str
 
-    def chat(self, conversations: list[list[dict]]) -> list[Completion]:
-        """Answer every conversation, in order, in one batched call."""
+    def chat(self, conversations: list[list[dict]],
+             schemas: Sequence[dict | None] | None = None) -> list[Completion]:
+        """Answer every conversation, in order, in one batched call; ``schemas[i]`` (when given
+        and not None) is the JSON schema conversation i's reply must follow, else the narrative's."""
 
 
 class EngineSource(Protocol):
@@ -98,6 +100,16 @@ class BatchRecord:
 
 
 @dataclass(frozen=True)
+class ExtraPrompt:
+    """A structured-output prompt that rides in the night's batch beside the narratives (a
+    backlog question's query spec): its id, conversation and the JSON schema of its reply."""
+
+    prompt_id: str
+    messages: list[dict]
+    schema: dict
+
+
+@dataclass(frozen=True)
 class WriteReport:
     """The night's drafts, what the LLM tiers did and what they cost.
 
@@ -116,6 +128,9 @@ class WriteReport:
     energy_method: str
     model: str | None
     batches: list[BatchRecord] = field(default_factory=list)
+    extra_replies: dict[str, Completion] = field(default_factory=dict)
+    extra_joules: float = 0.0
+    extra_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,19 +202,28 @@ class Cascade:
             return LARGE_TIER if self.serves(LARGE_TIER) else SMALL_TIER
         return SMALL_TIER if request.family in self.settings.llm_families else TEMPLATE_TIER
 
-    def write_answers(self, requests: list[AnswerRequest]) -> WriteReport:
-        """Write every request's narrative: one batched chat call per LLM tier, guarded."""
+    def write_answers(self, requests: list[AnswerRequest], extra: Sequence[ExtraPrompt] = ()) -> WriteReport:
+        """Write every request's narrative: one batched chat call per LLM tier, guarded.
+
+        ``extra`` prompts join the batch of the largest tier served (in the same call as that
+        tier's narratives); their raw replies come back in ``extra_replies``. Without an LLM
+        tier they are not sent (``extra_replies`` is empty)."""
         attempts = {r.answer_id: _Attempts() for r in requests}
         counts = {"calls": 0, "parse": 0, "grounding": 0}
         batches: list[BatchRecord] = []
+        replies: dict[str, Completion] = {}
         small = [r for r in requests if self.route(r) == SMALL_TIER]
         large = [r for r in requests if self.route(r) == LARGE_TIER]
-        batches += self._run_batch(SMALL_TIER, small, attempts, counts)
+        extra_tier = next((t for t in (LARGE_TIER, SMALL_TIER) if self.engines is not None and self.serves(t)), None)
+        batches += self._run_batch(SMALL_TIER, small, attempts, counts,
+                                   extra=extra if extra_tier == SMALL_TIER else (), replies=replies)
         if self.settings.escalate_to_tier2 and self.serves(LARGE_TIER):
             large += [r for r in small if attempts[r.answer_id].narrative is None]
-        batches += self._run_batch(LARGE_TIER, large, attempts, counts)
+        batches += self._run_batch(LARGE_TIER, large, attempts, counts,
+                                   extra=extra if extra_tier == LARGE_TIER else (), replies=replies)
         drafts = [_draft(r, attempts[r.answer_id]) for r in requests]
         models = sorted({b.model for b in batches})
+        extra_batch = next((b for b in batches if b.tier == extra_tier), None) if extra and replies else None
         return WriteReport(
             drafts=drafts, llm_calls=counts["calls"], parse_failures=counts["parse"],
             grounding_failures=counts["grounding"],
@@ -207,7 +231,9 @@ class Cascade:
             batch_joules=sum(b.joules for b in batches),
             energy_method=batches[0].method if batches else "none",
             model=", ".join(models) or None,
-            batches=self._take_startups() + batches)
+            batches=self._take_startups() + batches, extra_replies=replies,
+            extra_joules=extra_batch.joules * len(extra) / extra_batch.items if extra_batch else 0.0,
+            extra_model=extra_batch.model if extra_batch else None)
 
     def _take_startups(self) -> list[BatchRecord]:
         """Engine start-ups not reported yet (each is reported once, by the next write)."""
@@ -215,15 +241,19 @@ class Cascade:
         return taken
 
     def _run_batch(self, tier: int, requests: list[AnswerRequest], attempts: dict[str, _Attempts],
-                   counts: dict[str, int]) -> list[BatchRecord]:
-        if not requests:
+                   counts: dict[str, int], *, extra: Sequence[ExtraPrompt] = (),
+                   replies: dict[str, Completion]) -> list[BatchRecord]:
+        if not requests and not extra:
             return []
         engine = self.engine(tier)
+        conversations = [build_messages(r) for r in requests] + [e.messages for e in extra]
+        schemas = [None] * len(requests) + [e.schema for e in extra]
         with self.meter.measure(f"tier{tier} batch") as reading:
-            completions = engine.chat([build_messages(r) for r in requests])
+            completions = engine.chat(conversations, schemas if extra else None)
         counts["calls"] += 1
-        share = reading.joules / len(requests)
-        for request, completion in zip(requests, completions, strict=True):
+        share = reading.joules / len(conversations)
+        replies.update({e.prompt_id: c for e, c in zip(extra, completions[len(requests):], strict=True)})
+        for request, completion in zip(requests, completions[:len(requests)], strict=True):
             attempt = attempts[request.answer_id]
             attempt.tokens_in += completion.tokens_in
             attempt.tokens_out += completion.tokens_out
@@ -236,7 +266,7 @@ class Cascade:
                 attempt.reasons.append(f"tier {tier}: {reason}")
                 continue
             attempt.narrative, attempt.tier, attempt.model = narrative, tier, engine.model
-        return [_record(tier, engine.model, "batch", len(requests), reading)]
+        return [_record(tier, engine.model, "batch", len(conversations), reading)]
 
     def measure_live_baseline(self, requests: list[AnswerRequest], sample: int = 8) -> LiveBaseline:
         """Answer up to ``sample`` LLM-routed requests one at a time (one chat call each).

@@ -151,18 +151,29 @@ def template_answers(night: date, facts_by_key: dict[str, Facts]) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def briefing_rows(night: date, predictions: list[Prediction]) -> pd.DataFrame:
-    """Per user: the answers predicted for them, ordered by probability, with reasons."""
+def briefing_rows(night: date, predictions: list[Prediction],
+                  overnight: list[tuple[str, str, str]] = ()) -> pd.DataFrame:
+    """Per user: first the questions they asked yesterday that the night answered from the backlog
+    (``overnight``: user_id, answer_id, question), then the answers predicted for them, ordered by
+    probability, with reasons."""
     by_user: dict[str, list[Prediction]] = defaultdict(list)
     for p in predictions:
         by_user[p.user_id].append(p)
+    asked: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for user_id, answer_id, question in overnight:
+        asked[user_id].append((answer_id, question))
     rows = []
-    for user_id, preds in by_user.items():
-        preds.sort(key=lambda p: -p.probability)
-        for rank, p in enumerate(preds[:BRIEFING_CARDS], start=1):
-            rows.append({"night": night, "user_id": user_id, "rank": rank,
-                         "answer_id": answer_id_for(night.isoformat(), p.key), "score": round(p.probability, 4),
-                         "reasons": json.dumps(list(dict.fromkeys(p.reasons)))})
+    for user_id in sorted(set(by_user) | set(asked)):
+        cards = [(a, 1.0, [f"answered overnight: you asked \u201c{q}\u201d"]) for a, q in asked[user_id]]
+        preds = sorted(by_user[user_id], key=lambda p: -p.probability)
+        cards += [(answer_id_for(night.isoformat(), p.key), round(p.probability, 4), p.reasons) for p in preds]
+        seen: set[str] = set()
+        for answer_id, score, reasons in cards:
+            if answer_id in seen or len(seen) == BRIEFING_CARDS:
+                continue
+            seen.add(answer_id)
+            rows.append({"night": night, "user_id": user_id, "rank": len(seen), "answer_id": answer_id,
+                         "score": score, "reasons": json.dumps(list(dict.fromkeys(reasons)))})
     return pd.DataFrame(rows, columns=["night", "user_id", "rank", "answer_id", "score", "reasons"])
 
 

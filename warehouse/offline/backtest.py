@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import duckdb
@@ -24,7 +25,8 @@ import numpy as np
 
 from warehouse.offline.backtest_cache import SettledQueryCache
 from warehouse.semantic.catalogue import CATALOGUE, instance_key
-from warehouse.semantic.facts import build_sales_facts
+from warehouse.semantic.facts import build_sales_facts, compute_facts
+from warehouse.language.query_spec import LearnedPhrasing, learned_index
 from warehouse.forecasting.forecast import ForecastConfig, LoggedQuestion, forecast_all
 from warehouse.storage.ingest import ingest_file
 from warehouse.language.matcher import PhrasingCache, match
@@ -40,7 +42,10 @@ from warehouse.storage.users import User, read_users, store_users
 Say = Callable[[str], None]
 RETURNS_NAMES = ("returns.csv", "returns.csv.gz", "returns.parquet")
 QUESTION_COLUMNS = ["user_id", "asked_at", "question", "hit", "answer_id", "similarity", "answer_text",
-                    "answer_numbers"]
+                    "answer_numbers", "served_by"]
+# What served a question: a pre-computed answer (``hit``), SQL at ask time on the understood
+# question, SQL on a question read through a learned phrasing, or nothing (queued for tonight).
+PRECOMPUTED, LIVE_SQL, LEARNED, MISSED = "precomputed", "live_sql", "learned", "missed"
 
 
 class BacktestInputError(ValueError):
@@ -51,6 +56,8 @@ class BacktestInputError(ValueError):
 class BacktestSummary:
     questions: int = 0
     hits: int = 0
+    served_live_sql: int = 0
+    served_learned: int = 0
     answers_computed: int = 0
     answers_read: int = 0
     reactive_hits: int = 0
@@ -64,6 +71,12 @@ class BacktestSummary:
         q = max(self.questions, 1)
         return {
             "questions": self.questions, "hits": self.hits, "hit_rate": round(self.hits / q, 4),
+            "served_live_sql": self.served_live_sql, "served_live_sql_share": round(self.served_live_sql / q, 4),
+            "served_learned": self.served_learned, "served_learned_share": round(self.served_learned / q, 4),
+            "served_without_live_llm_share": round((self.hits + self.served_live_sql + self.served_learned) / q, 4),
+            "learned_method": "no LLM runs in the backtest: learned phrasings come only from --learned",
+            "live_sql_method": "a question understood (in the asker's scope) but not pre-computed is answered by "
+                               "the same SQL on the order lines before the day, as Ask does",
             "answers_computed": self.answers_computed, "answers_read": self.answers_read,
             "waste_ratio": round(1 - self.answers_read / max(self.answers_computed, 1), 4),
             "baseline_reactive_hit_rate": round(self.reactive_hits / q, 4),
@@ -128,6 +141,19 @@ def _load_inputs(con, files: BacktestFiles, start: date, end: date, summary: Bac
     return users
 
 
+def _read_learned(path: Path) -> dict[str, LearnedPhrasing]:
+    """Learned phrasings from a CSV with columns question, spec, status (extra columns ignored)."""
+    if not path.exists():
+        raise BacktestInputError(f"{path}: no such learned-phrasings file")
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    missing = {"question", "spec", "status"} - set(rows[0] if rows else ())
+    if rows and missing:
+        raise BacktestInputError(f"{path}: missing columns {', '.join(sorted(missing))}")
+    return learned_index(SimpleNamespace(model=r.get("model", "file"), learned_night=r.get("learned_night", ""),
+                                         **{k: r[k] for k in ("question", "spec", "status")}) for r in rows)
+
+
 def _same_dates(intent_id: str, params: dict[str, Any], then: date, now: date) -> bool:
     """Whether an answer computed on ``then`` still has the right numbers on ``now``."""
     period = params.get("period")
@@ -141,8 +167,13 @@ def _same_dates(intent_id: str, params: dict[str, Any], then: date, now: date) -
 
 def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: date, out_dir: Path, *,
                  encode, say: Say = lambda s: print(s, flush=True),
-                 cfg: ForecastConfig | None = None, returns: Path | None = None) -> dict[str, Any]:
+                 cfg: ForecastConfig | None = None, returns: Path | None = None,
+                 learned: Path | None = None) -> dict[str, Any]:
     """Replay [start, end]; write questions.csv and summary.json into ``out_dir``.
+
+    A question not pre-computed but understood is served by live SQL (``served_by``), as Ask
+    does; ``learned`` (a CSV of learned phrasings: question, spec, status) lets understanding
+    read more questions, re-verified per asker and day (``served_by`` learned).
 
     ``returns`` (default: ``returns_beside(orders)``) flags returned orders; without one, return
     rates are unknown, so return-rate questions are not pre-computed (they count as misses)
@@ -172,6 +203,7 @@ def run_backtest(orders: Path, users_path: Path, log: Path, start: date, end: da
             con=con, queries=SettledQueryCache(con), users=users, entities=entities,
             question_vectors={t: np.asarray(v, dtype=np.float32) for t, v in zip(texts, encode(texts))} if texts else {},
             phrasings=PhrasingCache(encode), writer=csv.writer(fh), summary=summary, cfg=cfg or ForecastConfig(),
+            learned=_read_learned(learned) if learned else {},
             understood={q: (i, json.loads(p)) for q, i, p in con.execute(
                 "SELECT question, intent_id, params FROM question_understanding WHERE mapped").fetchall()})
         replay.writer.writerow(QUESTION_COLUMNS)
@@ -203,6 +235,7 @@ class _Replay:
     summary: BacktestSummary
     cfg: ForecastConfig
     understood: dict[str, tuple[str, dict[str, Any]]]
+    learned: dict[str, LearnedPhrasing] = field(default_factory=dict)
     logged: dict[tuple, LoggedQuestion | None] = field(default_factory=dict)  # load_history's memo
     reactive: dict[str, tuple[str, dict[str, Any], date]] = field(default_factory=dict)
     read: set[str] = field(default_factory=set)
@@ -221,7 +254,7 @@ class _Replay:
         facts = compute_all_facts(self.queries, planned, day)
         summary.answers_computed += len(facts)
         entries = [(k, f.intent_id, f.params) for k, f in sorted(facts.items())]
-        index = self.phrasings.index(entries, self.entities)
+        index = self.phrasings.index(entries, self.entities, self.learned)
         reactive_entries = sorted((k, i, p) for k, (i, p, _) in self.reactive.items())
         reactive_index = self.phrasings.index(reactive_entries, self.entities)
         hits = 0
@@ -230,7 +263,8 @@ class _Replay:
             vector = self.question_vectors[question]
             result = match(index, user, question, vector, asked_on=day)
             summary.questions += 1
-            row = [user_id, asked_at.isoformat(), question, result.hit, "", "", "", ""]
+            row = [user_id, asked_at.isoformat(), question, result.hit, "", "", "", "", MISSED]
+            u = result.understanding
             if result.hit:
                 hits += 1
                 summary.hits += 1
@@ -238,7 +272,14 @@ class _Replay:
                 self.read.add(f"{day}|{result.answer_id}")
                 row[4:] = [f"{day}|{result.answer_id}",
                            f"{result.similarity:.4f}" if result.similarity is not None else "",
-                           template_narrative(f), json.dumps(f.numbers)]
+                           template_narrative(f), json.dumps(f.numbers), PRECOMPUTED]
+            elif u is not None and u.mapped and (summary.returns is not None or u.params.get("metric") != "return_rate"):
+                # Ask's live SQL on the same order lines, as the dashboard does: no AI model
+                f = compute_facts(self.queries, u.intent_id, u.params, day)
+                served_by = LEARNED if u.origin == "learned" else LIVE_SQL
+                summary.served_learned += served_by == LEARNED
+                summary.served_live_sql += served_by == LIVE_SQL
+                row[4:] = [f"{day}|{u.key()}", "", template_narrative(f), json.dumps(f.numbers), served_by]
             self.writer.writerow(row)
             rhit = match(reactive_index, user, question, vector, asked_on=day)
             if rhit.hit:

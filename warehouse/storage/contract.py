@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-CONTRACT_VERSION = 2  # 2: sales_facts.ship_mode, meta.semantic_layer
+CONTRACT_VERSION = 3  # 2: sales_facts.ship_mode, meta.semantic_layer; 3: backlog, learned, llm_quality
 META_TABLE = "meta"
 META_COLUMNS = "key VARCHAR PRIMARY KEY, value VARCHAR"
 
@@ -87,6 +87,12 @@ _TABLE_LIST = [
         period VARCHAR, value DOUBLE, baseline DOUBLE, band DOUBLE, detail VARCHAR, filters VARCHAR"""),
     _table("unmapped_questions", """night DATE, user_id VARCHAR, asked_at TIMESTAMP, question VARCHAR,
         closest VARCHAR"""),
+    _table("backlog_results", """night DATE, user_id VARCHAR, asked_at TIMESTAMP, question VARCHAR,
+        status VARCHAR, reason VARCHAR, spec VARCHAR, answer_id VARCHAR, model VARCHAR"""),
+    _table("learned_phrasings", """question VARCHAR, spec VARCHAR, status VARCHAR, learned_night DATE,
+        asked_by VARCHAR, model VARCHAR, decided_by VARCHAR, decided_at TIMESTAMP"""),
+    _table("llm_quality", """night DATE, kind VARCHAR, model VARCHAR, replies INTEGER, parsed INTEGER,
+        kept INTEGER, parse_failure_rate DOUBLE"""),
     _table("quarantine_summary", "source_file VARCHAR, reason VARCHAR, rows BIGINT, last_at TIMESTAMP"),
     _table("quarantine_sample", """source_file VARCHAR, row_number BIGINT, reason VARCHAR, raw VARCHAR,
         quarantined_at TIMESTAMP"""),

@@ -22,7 +22,7 @@ import pandas as pd
 
 from warehouse.storage.schema import transaction
 
-EVENT_KINDS = ("view", "ask", "hit", "miss", "live", "live_sql")
+EVENT_KINDS = ("view", "ask", "hit", "miss", "live", "live_sql", "learned_approve", "learned_reject")
 _SPOOL_SUFFIX = ".jsonl"
 
 

@@ -131,6 +131,15 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("010_ship_mode", """
         ALTER TABLE orders ADD COLUMN ship_mode VARCHAR;
     """),
+    # The night's backlog pass (query specs from the LLM tier) and its LLM replies' quality.
+    ("011_backlog_results", """
+        CREATE TABLE backlog_results (
+            night DATE, user_id VARCHAR, asked_at TIMESTAMP, question VARCHAR, status VARCHAR,
+            reason VARCHAR, spec VARCHAR, answer_id VARCHAR, model VARCHAR);
+        CREATE TABLE llm_quality (
+            night DATE, kind VARCHAR, model VARCHAR, replies INTEGER, parsed INTEGER, kept INTEGER,
+            parse_failure_rate DOUBLE);
+    """),
 ]
 
 
@@ -205,5 +214,5 @@ def replace_night_rows(con: duckdb.DuckDBPyConnection, table: str, night, frame,
 
 _NIGHT_TABLES = {"data_signals", "forecast", "question_instances", "facts", "answers", "briefings",
                  "energy_log", "live_baseline", "asset_runs", "unmapped_questions",
-                 "answer_phrasings"}
+                 "answer_phrasings", "backlog_results", "llm_quality"}
 

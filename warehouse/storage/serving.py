@@ -339,3 +339,37 @@ def freshness(info: SnapshotMeta, today: date) -> Freshness:
     behind = (today - info.as_of).days if info.as_of else None
     lag = (info.as_of - info.data_through).days if info.as_of and info.data_through else None
     return Freshness(behind, lag)
+
+
+def learned_phrasings(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
+    """Question texts the night learned to read (newest first): the reading, its status
+    (accepted, needs_review, approved, rejected_by_admin), who asked, which model proposed it."""
+    frame = _frame(con, """SELECT question, spec, status, learned_night, asked_by, model, decided_by, decided_at
+                           FROM learned_phrasings ORDER BY learned_night DESC, question LIMIT $limit""",
+                   {"limit": limit})
+    frame["reading"] = [_spec_reading(s) for s in frame["spec"]]
+    return frame.drop(columns=["spec"])[["question", "reading", "status", "learned_night", "asked_by", "model",
+                                         "decided_by", "decided_at"]]
+
+
+def _spec_reading(spec: str | None) -> str:
+    """A query spec as one line: ``total · revenue · last_month · state=Texas``."""
+    data = json.loads(spec) if spec else {}
+    parts = [str(data[k]) for k in ("shape", "metric", "period", "dimension", "n", "grain", "compare") if data.get(k)]
+    parts += [f"{f['dimension']}={f['value']}" for f in data.get("filters") or []]
+    if data.get("share_of"):
+        parts.append(f"share of {data['share_of']['value']}")
+    return " · ".join(parts)
+
+
+def backlog_results(con: duckdb.DuckDBPyConnection, limit: int = 100) -> pd.DataFrame:
+    """What the latest nights made of their backlog questions: status and reason, newest first."""
+    return _frame(con, """SELECT night, question, user_id, status, reason, model FROM backlog_results
+                          ORDER BY night DESC, asked_at DESC LIMIT $limit""", {"limit": limit})
+
+
+def llm_quality(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per night and kind of LLM reply (narrative, query_spec): replies, parsed, kept, and rates."""
+    return _frame(con, """SELECT night, kind, model, replies, parsed, kept, parse_failure_rate,
+                                 CASE WHEN replies > 0 THEN kept / replies END AS kept_rate
+                          FROM llm_quality ORDER BY night DESC, kind""")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.storage.learned import LEARNED_SQL
 from warehouse.storage.contract import META_COLUMNS, META_TABLE, TABLES, SnapshotMeta
 
 POINTER_NAME = "CURRENT"
@@ -38,6 +39,10 @@ SOURCES: dict[str, str] = {
     "data_signals": "SELECT * FROM data_signals WHERE night = $night",
     "unmapped_questions": """SELECT * FROM unmapped_questions
                              WHERE night > $night - $history AND night <= $night""",
+    "backlog_results": """SELECT * FROM backlog_results
+                          WHERE night > $night - $history AND night <= $night""",
+    "learned_phrasings": f"SELECT * FROM ({LEARNED_SQL})",
+    "llm_quality": "SELECT * FROM llm_quality WHERE night > $night - $history AND night <= $night",
     "quarantine_summary": """SELECT source_file, reason, count(*) AS rows,
                                     max(quarantined_at) AS last_at
                              FROM quarantine GROUP BY ALL ORDER BY rows DESC""",
