@@ -216,8 +216,10 @@ def _window(args, paths) -> int:
 
 def _dashboard(args, paths) -> int:
     app = REPO_ROOT / "dashboard" / "app.py"
+    # one embedding thread: torch's second thread fights DuckDB's on a small host (bench/serve)
+    env = {**os.environ, "OFFPEAK_EMBED_THREADS": os.environ.get("OFFPEAK_EMBED_THREADS", "1")}
     return subprocess.call([sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-                            "--server.address", "127.0.0.1", "--server.port", str(args.port)])
+                            "--server.address", "127.0.0.1", "--server.port", str(args.port)], env=env)
 
 
 COMMANDS = {"demo": _demo, "night": _night, "ingest": run_ingest, "backtest": _backtest, "prepare-model": _prepare_model,

@@ -16,7 +16,7 @@ from tests.conftest import SUPERSTORE_ORDERS
 from tests.independent.answer_reading import figure, ranking, share, stated_period
 from tests.independent.calendar_rules import comparison_windows, resolve
 from tests.independent.check import Checker
-from tests.independent.evaluate import Run, judge_all, run_backtest, summary
+from tests.independent.evaluate import Run, is_served, judge_all, run_backtest, summary
 from tests.independent.generate_log import generate, load_orders
 from tests.independent.truth import Oracle
 

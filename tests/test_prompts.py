@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import jinja2
 import pytest
@@ -38,7 +39,7 @@ SPEC_QUESTION = "how much did Texas sell last month"
 def _sample_variables(name: str) -> dict:
     """The variables a template is rendered with: a backlog spec prompt's or a narrative's."""
     if name in SPEC_TEMPLATES:
-        return spec_prompt_variables(SPEC_QUESTION, [("state", "Texas")])
+        return spec_prompt_variables(SPEC_QUESTION, [("state", "Texas")], date(2026, 11, 20))
     return prompt_variables(REQUEST)
 
 
@@ -54,6 +55,7 @@ def test_every_template_renders_with_sample_variables(name):
     assert text and "{{" not in text and "{%" not in text
     if name == "query_spec":
         assert SPEC_QUESTION in text and "Texas (state)" in text and "JSON" in text
+        assert "Today is Friday 20 November 2026" in text
     elif name not in ("system", "query_spec_system"):
         assert REQUEST.question in text
         assert '{"narrative": "..."}' in text

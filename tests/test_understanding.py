@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from warehouse.language.understanding import understand
+from warehouse.semantic.catalogue import CATALOGUE
 
 ASKED = date(2022, 11, 22)
 
@@ -262,3 +263,46 @@ def test_new_vs_returning_facts_keep_the_question_instance(superstore, entities)
     u = understand("new vs returning customers last month", entities, ASKED, scope={"region": "South"})
     facts = compute_facts(superstore, u.intent_id, u.params, ASKED)
     assert instance_key(facts.intent_id, facts.params) == u.key()
+
+
+@pytest.mark.parametrize("question, n", [
+    ("best account for san diego last month by total sales??", 1),
+    ("who was the customer with the highest sales last month", 1),
+    ("which state had the highest sales last month", 1),
+    ("top product last week", 1),
+    ("top customers last month", 5),
+    ("top 3 customers last month", 3),
+])
+def test_a_singular_ranked_noun_asks_for_one(entities, question, n):
+    u = understand(question, entities, asked_on=date(2022, 3, 23))
+    assert u.mapped and CATALOGUE[u.intent_id].family == "ranking" and u.params["n"] == n, u.describe()
+
+
+@pytest.mark.parametrize("question", ["best five accounst for sales quarter to date thx",
+                                      "best account for san diego last month by total sales??"])
+def test_accounts_as_a_noun_is_not_a_why_question(entities, question):
+    u = understand(question, entities, asked_on=date(2022, 3, 23))
+    assert u.intent_id == "top_customers", u.describe()
+    assert understand("What accounts for the drop in sales last month?", entities,
+                      asked_on=date(2022, 3, 23)).intent_id == "why_changed"
+
+
+@pytest.mark.parametrize("question", ["total sales on 2018-05-31", "sales on 31.05.2018", "revenue 2018/5/31"])
+def test_a_date_written_in_digits_is_not_read_as_its_year(entities, question):
+    assert not understand(question, entities, asked_on=date(2018, 6, 1)).mapped
+
+
+def test_a_slip_one_letter_from_a_metric_word_is_not_dropped_as_a_function_word(entities):
+    u = understand("Top 10 clients by oder volume trailing 7 days pls", entities, asked_on=date(2022, 7, 1))
+    assert not u.mapped and "oder" in u.reason          # "over"? "order"? not a guess
+
+
+@pytest.mark.parametrize("question, intent_id, period", [
+    ("How did sales for chairs L30D compare to last year please", "revenue_vs_last_year", "last_30_days"),
+    ("profit vs py last month", "profit_vs_last_year", "last_month"),
+    ("gimme number of orders last month asap", "orders_total", "last_month"),
+    ("Top 10 clients by order volume trailing 7 days pls", "top_customers", "last_7_days"),
+])
+def test_business_shorthand_reads_exactly(entities, question, intent_id, period):
+    u = understand(question, entities, asked_on=date(2022, 4, 1))
+    assert (u.intent_id, u.params.get("period")) == (intent_id, period), u.describe()

@@ -67,7 +67,7 @@ def answers(context: AssetExecutionContext, warehouse: WarehouseResource, energy
         found = _load_facts(con, night)
         entities = EntityIndex.from_connection(con)
         backlog = load_backlog(con, night)
-        prompts = [spec_prompt(item, entities) for item in backlog]
+        prompts = [spec_prompt(item, entities, as_of=morning_after(night)) for item in backlog]
         frame = template_answers(night, found)
         requests = [AnswerRequest(answer_id=row.answer_id, intent_id=row.intent_id,
                                   family=CATALOGUE[row.intent_id].family, question=row.question_text,

@@ -7,8 +7,8 @@ from __future__ import annotations
 YOY = (r"\b(same (period|time|week|month|quarter|day) (last|a|the previous|previous|prior) year|year over year|"
         r"same (period|time|week|month|quarter|day) ly|"
         r"year on year|yoy|y/y|vs\.? (the )?(last|previous|prior) (year|yr)|versus (the )?(last|previous|prior) (year|yr)|"
-        r"compared (to|with) (the )?(last|previous|prior) (year|yr)|on last year|over last year|than last year|"
-        r"against (the )?(last|previous|prior) (year|yr)|(ahead of|behind|beat|beating|vs\.?|versus|against|on|over) ly|"
+        r"compared? (to|with) (the )?(last|previous|prior) (year|yr)|on last year|over last year|than last year|"
+        r"against (the )?(last|previous|prior) (year|yr)|(ahead of|behind|beat|beating|vs\.?|versus|against|on|over) (ly|py)|"
         r"(ahead of|behind) last year|the year before|a year ago|a year earlier|last year's|"
         r"(vs\.?|versus|compared (to|with)|against|than) (the same )?(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|q[1-4]) (of )?last year)\b")
 PREV = (r"\b(vs|versus|compared|compare|comparison|change|changed|changes|growth|grow|grew|increase|"
@@ -22,7 +22,7 @@ FAMILY_CUES: list[tuple[str, str]] = [
                   r"repeat customers?|customer acquisition|first.time (customers|buyers)|"
                   r"new (accounts?|clients?|buyers?)|first.time (accounts|clients))\b"),
     ("drivers", r"\b(why|what drove|drivers?|driving|explain\w*|reasons?|behind the|what caused|cause[sd]?|"
-                r"what happened|account for)\b"),
+                r"what happened|what (accounts?|accounted) for)\b"),
     ("movers", r"\b(movers?|moved the most|biggest (changes|swings|gainers|losers|decliners|shifts)|gainers|"
                r"decliners|risers|fallers|winners and losers|swings?|changed (the )?most|"
                r"(largest|biggest) (change|shift|swing)s?)\b"),

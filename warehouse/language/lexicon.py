@@ -81,6 +81,7 @@ show shows showing shown list give gives tell get gets got pull see look looking
 find report display provide want wanted need needed know like would love interested curious
 wondering wonder
 please pls plz thanks thank thx hi hey hello ok okay quick quickly question q can
+asap urgent urgently gimme deck slides slide via
 go goes went going gone come came coming end ended ending finish finished close closed closing
 land landed stand standing stood look perform performed performing
 figure figures number numbers amount value values result results stat stats data metric metrics

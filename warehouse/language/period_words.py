@@ -12,8 +12,8 @@ from warehouse.language.lexicon import MONTH_ABBREVIATIONS, MONTHS, WEEKDAY_ABBR
 
 PERIOD_PATTERNS: list[tuple[str, str]] = [
     (r"\b(yesterday|yday|yest|ystd|last day|previous day)\b", "yesterday"),
-    (r"\b(last|past|previous|prior) (7|seven) days\b", "last_7_days"),
-    (r"\b(last|past|previous|prior) (30|thirty) days\b", "last_30_days"),
+    (r"\b(last|past|previous|prior|trailing) (7|seven) days\b|\bl7d\b", "last_7_days"),
+    (r"\b(last|past|previous|prior|trailing) (30|thirty) days\b|\bl30d\b", "last_30_days"),
     (r"\b(this week|week to date|wtd|so far this week|current week|the week so far)\b", "this_week"),
     (r"\b(last|lst|previous|prev|prior|past) (full |complete |whole )?(week|wk)\b|\bweek before\b|\blw\b|"
      r"\bweek (that )?(just )?(ended|gone|finished|closed)\b", "last_week"),
@@ -27,7 +27,8 @@ PERIOD_PATTERNS: list[tuple[str, str]] = [
     (r"\b(last|lst|previous|prev|prior|past) (full |complete |whole |calendar )?(year|yr)\b", "last_year"),
 ]
 # Periods the catalogue has no token for: a question naming one is never mapped to a neighbour.
-UNSUPPORTED_PERIOD = (r"\b((week|month|quarter|year|day) before last|(two|three|four|2|3|4) (days|weeks|months|"
+UNSUPPORTED_PERIOD = (r"\b20\d\d \d{1,2} \d{1,2}\b|\b\d{1,2} \d{1,2} 20\d\d\b|"   # a date written in digits
+                      r"\b((week|month|quarter|year|day) before last|(two|three|four|2|3|4) (days|weeks|months|"
                        r"quarters|years) ago|next (day|week|month|quarter|year)|tomorrow|today|this morning|"
                        r"(fiscal|financial) (year|quarter)|fy ?\d{2,4}|h[12]|half year|first half|second half)\b")
 

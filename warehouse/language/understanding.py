@@ -166,12 +166,27 @@ def _find_n(text: str) -> int | None:
                   r"most|least|profitable|valuable|grossing|earning)\s+){0,3}(?:" + _RANKED_NOUNS + r")\b",
                   text)
     if not match:
-        return None
+        return 1 if re.search(_ONE_RANKED, text) else None
     token = match.group(1)
     return int(token) if token.isdigit() else COUNT_WORDS[token]
 
 
 _RANKED_NOUNS = "|".join(sorted((re.escape(w) for d in RANKED for w in DIMENSION_WORDS[d]), key=len, reverse=True))
+
+
+def _singular_ranked_nouns() -> str:
+    """The ranked dimensions' singular nouns (those whose plural is also one of its words)."""
+    words = {w for d in RANKED for w in DIMENSION_WORDS[d]}
+    singular = [w for w in words if w + "s" in words or (w.endswith("y") and w[:-1] + "ies" in words)]
+    return "|".join(sorted(map(re.escape, singular), key=len, reverse=True))
+
+
+# "the best account", "top customer in Ohio", "the customer with the most orders": one, not the default N
+_ONE = _singular_ranked_nouns()
+_ONE_RANKED = (rf"\b(?:top|bottom|best|worst|highest|lowest|biggest|largest|leading|strongest|weakest|no 1|number one)"
+               rf"\s+(?:(?:selling|performing|grossing|earning)\s+)?(?:{_ONE})\b(?!\s+(?:{_RANKED_NOUNS})\b)|"
+               rf"\b(?:the|which|what) (?:{_ONE}) (?:with|had|has|having|that had|got|made|brought in) "
+               rf"(?:the )?(?:most|highest|largest|biggest|lowest|least|fewest|smallest)\b")
 _SCOPE_WORDS = r"\b(my|our|this) (region|territory|area|patch|category|segment|team|state)\b"
 def _slot_text(text: str, found: list[tuple[str, str, int]]) -> str:
     """``text`` without the entity names it mentions (a product called "Best ..." states no
@@ -304,12 +319,16 @@ _MEANING_WORDS = frozenset(w for m in METRICS.values() for s in m.synonyms for w
 
 
 def _is_function_word(word: str) -> bool:
-    """A function word, or a one-letter slip of one (``pleaase``, ``haave``) that names nothing."""
+    """A function word, or a one-letter slip of one (``pleaase``, ``haave``) that is not also one
+    letter from a word naming a metric or a dimension."""
     if word in FUNCTION_WORDS:
         return True
     if len(word) < 4 or word in _MEANING_WORDS or word in _KEYWORDS:
         return False
-    return any(edit_distance(word, f, 1) <= 1 for f in FUNCTION_WORDS if len(f) >= 4 and abs(len(f) - len(word)) <= 1)
+    def near(vocabulary: frozenset[str]) -> bool:
+        return any(edit_distance(word, f, 1) <= 1 for f in vocabulary if len(f) >= 4 and abs(len(f) - len(word)) <= 1)
+    # "oder" is one letter from "over" and from "order": a slip that may name something is not dropped
+    return near(FUNCTION_WORDS) and not near(_MEANING_WORDS)
 _CUE_PATTERNS = (tuple(p for p, _ in PERIOD_PATTERNS) + tuple(p for _, p in FAMILY_CUES)
                  + (YOY, PREV, TOP, BOTTOM, LOSS, MOST_PROFITABLE, GENERIC_PERFORMANCE,
                     r"\b(top ?line|bottom line)\b"))

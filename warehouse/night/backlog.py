@@ -63,23 +63,25 @@ def load_backlog(con: duckdb.DuckDBPyConnection, night: date, limit: int = MAX_B
     return [BacklogItem(u, a, q) for u, a, q in rows]
 
 
-def spec_prompt_variables(question: str, members: list[tuple[str, str]]) -> dict[str, Any]:
-    """What ``prompts/query_spec.j2`` is filled with: the question, the layer's shapes, metrics,
-    dimensions and periods, and the (dimension, member) pairs the question names."""
-    return {"question": question,
+def spec_prompt_variables(question: str, members: list[tuple[str, str]], as_of: date) -> dict[str, Any]:
+    """What ``prompts/query_spec.j2`` is filled with: the question and the morning it is answered
+    for (periods are relative to it, as for every answer of the night), the layer's shapes,
+    metrics, dimensions and periods, and the (dimension, member) pairs the question names."""
+    return {"question": question, "as_of": f"{as_of:%A %d %B %Y}",
             "shapes": [{"name": s, "meaning": SHAPE_MEANINGS.get(s, s)} for s in (*LAYER.shapes, "none")],
             "metrics": [{"name": m.name, "label": m.label} for m in METRICS.values()],
             "dimensions": [{"name": d.name, "label": d.label} for d in DIMENSIONS.values()],
             "periods": list(PERIODS), "members": [{"dimension": d, "value": v} for d, v in members]}
 
 
-def spec_prompt(item: BacklogItem, entities: EntityIndex) -> ExtraPrompt:
-    """The structured-output prompt asking the model for ``item``'s query spec."""
+def spec_prompt(item: BacklogItem, entities: EntityIndex, *, as_of: date) -> ExtraPrompt:
+    """The structured-output prompt asking the model for ``item``'s query spec, answered for the
+    morning ``as_of`` (verification and the overnight answer use the same day)."""
     members = members_named(item.question, entities)
     return ExtraPrompt(item.prompt_id,
                        [{"role": "system", "content": render_prompt("query_spec_system")},
                         {"role": "user", "content": render_prompt("query_spec",
-                                                                  **spec_prompt_variables(item.question, members))}],
+                                                                  **spec_prompt_variables(item.question, members, as_of))}],
                        spec_schema(members))
 
 
