@@ -17,18 +17,28 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance
 
-from pipelines.nightly import run_night
-from pipelines.resources.build import build_resources
-from pipelines.resources.llm import AnswerWriterResource, ScriptedEngineResource, ScriptedReplies
+from pipelines.resources.llm import (
+    AnswerWriterResource,
+    ScriptedEngineResource,
+    ScriptedReplies,
+)
 from tests.llm_fixtures import example_requests, fixed_meter
+from tests.nights import night_runner
 from warehouse.demo.orders import write_orders
 from warehouse.language.matcher import AnswerIndex, match_question
-from warehouse.language.query_spec import (QuerySpec, SpecError, learned_index, spec_schema, to_instance,
-                                           understand_with_learned, verify)
+from warehouse.language.query_spec import (
+    QuerySpec,
+    SpecError,
+    learned_index,
+    spec_schema,
+    to_instance,
+    understand_with_learned,
+    verify,
+)
 from warehouse.night.cascade import Cascade, ExtraPrompt
 from warehouse.storage.events import Event, append_events
 from warehouse.storage.paths import OffpeakPaths, offpeak_paths
-from warehouse.storage.snapshot import current_snapshot, open_snapshot
+from warehouse.storage.snapshot import open_snapshot
 from warehouse.storage.users import User, read_users
 
 ASKED = date(2026, 11, 20)
@@ -203,12 +213,7 @@ def nights(tmp_path_factory) -> Nights:
                        columns=["user_id", "asked_at", "question"])
     log.to_csv(paths.question_log_dir / "log.csv", index=False)
     with DagsterInstance.ephemeral() as instance:
-        def night(n: date) -> Path:
-            said: list[str] = []
-            ok = run_night(n, paths, build_resources(str(paths.home), answer_writer=_writer()),
-                           instance=instance, say=said.append)
-            assert ok, f"night {n} failed:\n" + "\n".join(said[-15:])
-            return current_snapshot(paths.snapshots_dir)
+        night = night_runner(paths, _writer(), instance)
 
         first = night(earlier)
         append_events(paths.spool_dir, [Event(user_id="ops", kind="learned_approve", question=Q_REVIEW,

@@ -34,8 +34,8 @@ INJECTIONS = [
 
 def test_catalogue_has_at_least_30_intents_in_every_family():
     assert len(CATALOGUE) >= 30
-    # 10 metrics x 3 comparisons, 4 ranked dimensions x 2 directions, 7 other shapes
-    assert len(CATALOGUE) == 45
+    # 11 metrics x 3 comparisons, 4 ranked dimensions x 2 directions, 7 other shapes
+    assert len(CATALOGUE) == 48
     assert {i.family for i in CATALOGUE.values()} == {
         "kpi", "ranking", "trend", "breakdown", "share", "movers", "drivers", "customers"}
     for intent_id, intent in CATALOGUE.items():

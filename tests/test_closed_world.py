@@ -21,7 +21,7 @@ ASKED = date(2022, 11, 22)
 
 # question, slot word to replace, an unknown word, a known replacement
 CORPUS = [
-    ("What was revenue last month?", "revenue", "bookings", "profit"),
+    ("What was revenue last month?", "revenue", "pipeline", "profit"),
     ("What was revenue last month?", "last month", "last fortnight", "last quarter"),
     ("profit in the West last quarter vs the quarter before", "West", "Bavaria", "East"),
     ("profit in the West last quarter vs the quarter before", "profit", "ebitda", "revenue"),

@@ -28,6 +28,7 @@ import pandas as pd
 import pytest
 
 from warehouse.semantic.catalogue import CATALOGUE
+from warehouse.semantic.narrative import template_narrative
 from warehouse.storage.paths import REPO_ROOT
 from warehouse.semantic.facts import build_sales_facts, compute_facts
 from warehouse.storage.ingest import ingest_file
@@ -188,6 +189,15 @@ def lines(df: pd.DataFrame, rng: Range, filters: dict[str, str]) -> pd.DataFrame
     return _LINES_CACHE[key]
 
 
+# Metrics undefined over no lines (a ratio, an average): the oracle says None, not 0.
+UNDEFINED_WHEN_EMPTY = {"aov", "margin", "discount", "return_rate", "asp", "units_per_order"}
+
+
+def defined_value(sub: pd.DataFrame, metric: str) -> float | None:
+    """A single figure as the answer must state it: None where it is undefined over no lines."""
+    return None if sub.empty and metric in UNDEFINED_WHEN_EMPTY else metric_value(sub, metric)
+
+
 def metric_value(sub: pd.DataFrame, metric: str) -> float:
     if sub.empty:
         return 0.0
@@ -214,6 +224,8 @@ def metric_value(sub: pd.DataFrame, metric: str) -> float:
     if metric == "asp":
         units = float(sub["quantity"].sum())
         return sales / units if units else 0.0
+    if metric == "units_per_order":
+        return float(sub["quantity"].sum()) / orders if orders else 0.0
     raise AssertionError(metric)
 
 
@@ -476,8 +488,19 @@ def check_kpi(con, df, intent, chk: Check) -> None:
         params = {"period": token, "filters": filters}
         facts = compute_facts(con, intent.intent_id, params, asked)
         cur, other = oracle_period(token, asked), oracle_compare(token, asked, shown)
-        value, previous = metric_value(lines(df, cur, filters), metric), metric_value(lines(df, other, filters), metric)
+        value, previous = defined_value(lines(df, cur, filters), metric), defined_value(lines(df, other, filters), metric)
         where = f"{intent.intent_id} {_case(params, asked)}"
+        if value is None:      # nothing to give, nothing to compare
+            chk.figures(where, facts.key_figures, {**_period_figures(token, asked), "metric": metric, "value": None,
+                                                   "no_lines": True})
+            chk.eq(f"{where} chart", facts.chart_data, [])
+            continue
+        if previous is None:   # the figure, and no 0 to compare it with
+            chk.figures(where, facts.key_figures, {**_period_figures(token, asked), "metric": metric, "value": value,
+                                                   "compare_no_lines": True})
+            chk.eq(f"{where} no change", "direction" in facts.key_figures, False)
+            chk.num(f"{where} chart[current]", facts.chart_data[0]["value"], value)
+            continue
         chk.figures(where, facts.key_figures, {
             **_period_figures(token, asked), "metric": metric, "compare": shown, "value": value,
             **change(value, previous)})
@@ -717,3 +740,17 @@ def test_movers_of_an_empty_period_are_empty(con):
 def test_drivers_of_an_empty_period_vs_prev_are_empty(con):
     facts = compute_facts(con, "why_changed", {"period": "quarter_to_date", "compare": "prev"}, JUL)
     assert facts.rows == [] and facts.key_figures["previous"] == 0
+
+
+def test_a_ratio_over_no_orders_is_said_so_never_compared_with_zero(con, df):
+    days = set(df.loc[df["segment"] == "Home Office", "order_date"].dt.date)
+    day = next(d for d in sorted(days) if d - timedelta(days=1) not in days and d + timedelta(days=1) not in days)
+    filters = {"segment": "Home Office"}
+    after = compute_facts(con, "aov_vs_prev", {"period": "yesterday", "filters": filters}, day + timedelta(days=1))
+    text = template_narrative(after)
+    assert after.key_figures["compare_no_lines"] and "direction" not in after.key_figures
+    assert "no orders on" in text and "$0" not in text, text
+    empty = compute_facts(con, "aov_vs_prev", {"period": "yesterday", "filters": filters}, day + timedelta(days=2))
+    assert empty.key_figures["value"] is None and "no orders" in template_narrative(empty)
+    revenue = compute_facts(con, "revenue_vs_prev", {"period": "yesterday", "filters": filters}, day + timedelta(days=2))
+    assert revenue.key_figures["value"] == 0      # a sum over no orders is 0

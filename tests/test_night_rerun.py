@@ -26,15 +26,23 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance
 
-from pipelines.nightly import run_night
-from pipelines.resources.build import build_resources
-from pipelines.resources.llm import AnswerWriterResource, ScriptedEngineResource, ScriptedReplies
-from warehouse.demo.orders import DEMO_ORDERS_GLOB, DEMO_RETURNS_FILE, generate_orders, write_orders
+from pipelines.resources.llm import (
+    AnswerWriterResource,
+    ScriptedEngineResource,
+    ScriptedReplies,
+)
+from tests.nights import night_runner
+from warehouse.demo.orders import (
+    DEMO_ORDERS_GLOB,
+    DEMO_RETURNS_FILE,
+    generate_orders,
+    write_orders,
+)
 from warehouse.demo.simulator import simulate_question_log, write_question_log
 from warehouse.demo.users import generate_users
 from warehouse.storage.contract import TABLES
 from warehouse.storage.paths import OffpeakPaths, offpeak_paths
-from warehouse.storage.snapshot import current_snapshot, open_snapshot, snapshot_meta
+from warehouse.storage.snapshot import open_snapshot, snapshot_meta
 from warehouse.storage.users import users_to_csv
 
 NIGHT = date(2026, 11, 20)          # night N; night N-1 is the one re-run
@@ -124,12 +132,7 @@ def published(tmp_path_factory) -> Published:
     later_orders = _split_demo_data(paths, tmp_path_factory.mktemp("rerun-scratch"))
     later_questions = _split_question_log(paths, users)
     with DagsterInstance.ephemeral() as instance:
-        def night(n: date) -> Path | None:
-            said: list[str] = []
-            ok = run_night(n, paths, build_resources(str(paths.home), answer_writer=_writer()),
-                           instance=instance, say=said.append)
-            assert ok, f"night {n} failed:\n" + "\n".join(said[-15:])
-            return current_snapshot(paths.snapshots_dir)
+        night = night_runner(paths, _writer(), instance)
 
         first = night(EARLIER)
         for f in later_orders:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
@@ -13,7 +14,7 @@ from warehouse.night.answer_types import AnswerRequest
 from warehouse.night.backlog import spec_prompt_variables
 from warehouse.semantic.grounding import check_grounding
 from warehouse.night.prompting import (PROMPTS_DIR, Narrative, build_messages, tidy_narrative,
-                                 format_number, narrative_schema, parse_reply, prompt_variables,
+                                 format_number, narrative_regex, parse_reply, prompt_variables,
                                  render_prompt, template_for, template_names)
 
 REQUEST = AnswerRequest(
@@ -131,10 +132,17 @@ def test_parse_reply(reply, expected):
     assert parse_reply(reply) == expected
 
 
-def test_structured_output_schema_is_the_reply_model_with_a_length_cap():
-    schema = narrative_schema(max_tokens=96)
-    assert schema["properties"]["narrative"]["maxLength"] == 215
-    assert schema["required"] == ["narrative"] and schema["additionalProperties"] is False
+def test_structured_output_is_the_reply_model_ending_a_sentence_within_the_token_budget():
+    pattern = re.compile(narrative_regex(max_tokens=96))
+    for text in ("Revenue was $1,234.5, up 3%.", "Did profit fall? Yes!"):
+        reply = json.dumps({"narrative": text}, separators=(",", ":"))
+        assert pattern.fullmatch(reply) and parse_reply(reply) == text
+    assert not pattern.fullmatch('{"narrative":"Revenue was $1,234.5, up 3%"}')       # no full stop
+    assert not pattern.fullmatch('{"narrative":"She said \\"up\\" again."}')           # no quote: always JSON
+    assert not pattern.fullmatch('{"narrative":"Up {json}."}')                         # no markup
+    assert not pattern.fullmatch('{"narrative":"Up 5% in Q3 \u2013 Furniture."}')          # ASCII only
+    assert pattern.fullmatch('{"narrative":"%s."}' % ("x" * 83))
+    assert not pattern.fullmatch('{"narrative":"%s."}' % ("x" * 84))                   # 96 - 12 = 84 characters
     assert Narrative.model_json_schema()["properties"]["narrative"]["maxLength"] == 800
 
 
@@ -145,6 +153,8 @@ def test_structured_output_schema_is_the_reply_model_with_a_length_cap():
     ("Revenue rose 5.2%. The biggest increase is in", "Revenue rose 5.2%."),
     ("The biggest increase is $1,234.5 in", None),
     ('He said "up 5%."', 'He said "up 5%."'),
+    ("Sales were $70,480.23, up 16%} {.json} {.!", None),                 # markup is not prose
+    ("Revenue rose 5.2%. The biggest 3-.", "Revenue rose 5.2%."),           # a stop after a dash ends nothing
     ("Furniture rose $5,061.67. The biggest increase is Furniture, up $5,061.67. Chairs fell $9.2.",
      "Furniture rose $5,061.67. Chairs fell $9.2."),
 ])

@@ -56,6 +56,8 @@ def test_the_default_layer_is_what_the_catalogue_holds():
     ("    type: ratio\n    numerator: sales\n    denominator: order_count\n",
      "    type: derived\n    expr: revenue / orderz\n", "metrics[3].expr", "'orderz' is not a metric"),
     ("version: 1", "version: 2", "version", "reads version 1"),
+    ("      aliases: {ak: Alaska,", "      aliases: {ak: 7,", "semantic_model.dimensions[2].aliases",
+     "must map each alias to a member"),
     ("    label: Revenue\n", "    label: Revenue\n    colour: green\n", "metrics[0].colour", "unknown key"),
 ])
 def test_a_broken_layer_names_line_and_key(tmp_path, old, new, key, words):

@@ -29,7 +29,7 @@ from warehouse.night.answer_types import AnswerRequest
 from warehouse.night.cascade import (DEFAULT_LLM_FAMILIES, LARGE_TIER, SMALL_TIER, Cascade,
                                      CascadeSettings, ChatEngine, Completion, ExtraPrompt, LiveBaseline,
                                      WriteReport)
-from warehouse.night.prompting import narrative_schema
+from warehouse.night.prompting import narrative_regex
 from warehouse.semantic.grounding import find_figures
 from warehouse.storage.paths import offpeak_paths
 
@@ -99,9 +99,8 @@ class VllmEngine:
                                                        "disable_any_whitespace": True})
         self._replace, self._schema_params = msgspec.structs.replace, StructuredOutputsParams
         overrides: dict = {"max_tokens": settings.max_tokens, "temperature": settings.temperature}
-        if settings.structured_output:  # the reply is constrained to Narrative's JSON schema
-            overrides["structured_outputs"] = StructuredOutputsParams(
-                json=narrative_schema(settings.max_tokens))
+        if settings.structured_output:  # the reply is constrained to Narrative's JSON, one sentence or two
+            overrides["structured_outputs"] = StructuredOutputsParams(regex=narrative_regex(settings.max_tokens))
         # replace() re-runs SamplingParams validation (e.g. greedy resets top_p/top_k).
         self.sampling_params = self._replace(self.llm.get_default_sampling_params(), **overrides)
 
@@ -128,7 +127,7 @@ class VllmEngineResource(LlmEngineResource):
 
     tier1_model_dir: str = ""
     tier2_model_dir: str = ""
-    max_tokens: int = 128
+    max_tokens: int = 160
     temperature: float = 0.0
     max_model_len: int = 1024
     max_num_seqs: int = 64

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -10,6 +11,10 @@ from tests.independent.answer_reading import (CustomerMix, Figure, Listing, brea
                                               customer_mix, headline, named_entities, ranking,
                                               share, stated_period, trend)
 from tests.independent.truth import Oracle, change_pct
+
+# How an answer says a figure is undefined (a ratio or an average over no orders).
+NO_FIGURE = re.compile(r": no orders, so no figure to give\.?$")
+NOTHING_TO_COMPARE = re.compile(r"; there were no orders on (.+?) to compare with\.?$")
 
 Window = tuple[date, date]
 
@@ -77,6 +82,9 @@ class Checker:
         if text.startswith("No ") and headline(text) is None:
             zero = all(v in (None, 0.0) for v in values)
             return Verdict("right" if zero else "wrong", [] if zero else ["value: says none"], shown)
+        if NO_FIGURE.search(text):     # "...: no orders, so no figure to give." (a ratio over nothing)
+            undefined = all(v is None for v in values)
+            return Verdict("right" if undefined else "wrong", [] if undefined else ["value: says no orders"], shown)
         mix = customer_mix(text)
         if mix is not None:
             return self._customer_mix(mix, truth, filters, window, values)
@@ -94,7 +102,7 @@ class Checker:
         if not any(h.value.matches(v) for v in defined):
             reasons.append(f"value: states {h.value.value:g}, true {shown}")
         if truth["compare"] != "none":
-            reasons += self._comparison(truth, filters, h, defined)
+            reasons += self._comparison(truth, filters, h, defined, text)
         return Verdict("wrong" if reasons else "right", reasons, shown)
 
     def _customer_mix(self, mix: CustomerMix, truth: dict[str, str], filters: dict[str, str],
@@ -111,8 +119,17 @@ class Checker:
         return Verdict("wrong" if reasons else "right", reasons, shown)
 
     def _comparison(self, truth: dict[str, str], filters: dict[str, str], h,
-                    current: list[float]) -> list[str]:
+                    current: list[float], text: str) -> list[str]:
         windows = _windows(truth["cmp_windows"])
+        nothing = NOTHING_TO_COMPARE.search(text)
+        if nothing:                   # "...; there were no orders on <period> to compare with."
+            stated = stated_period(nothing.group(1))
+            if not any(w == stated for w in windows):
+                return [f"comparison period: states {nothing.group(1)!r}, asked "
+                        f"{' or '.join(_fmt(w) for w in windows)}"]
+            if any(v is not None for v in self.oracle.readings(truth["metric"], filters, stated)):
+                return ["comparison: says no orders, there were"]
+            return []
         if not h.compare_text or h.compare_value is None:
             return ["comparison: none stated"]
         stated = stated_period(h.compare_text)

@@ -8,7 +8,7 @@ YOY = (r"\b(same (period|time|week|month|quarter|day) (last|a|the previous|previ
         r"same (period|time|week|month|quarter|day) ly|"
         r"year on year|yoy|y/y|vs\.? (the )?(last|previous|prior) (year|yr)|versus (the )?(last|previous|prior) (year|yr)|"
         r"compared? (to|with) (the )?(last|previous|prior) (year|yr)|on last year|over last year|than last year|"
-        r"against (the )?(last|previous|prior) (year|yr)|(ahead of|behind|beat|beating|vs\.?|versus|against|on|over) (ly|py)|"
+        r"against (the )?(last|previous|prior) (year|yr)|(ahead of|behind|beat|beating|vs\.?|versus|against|on|over|compared? (to|with)|than) (ly|py)|"
         r"(ahead of|behind) last year|the year before|a year ago|a year earlier|last year's|"
         r"(vs\.?|versus|compared (to|with)|against|than) (the same )?(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|q[1-4]) (of )?last year)\b")
 PREV = (r"\b(vs|versus|compared|compare|comparison|change|changed|changes|growth|grow|grew|increase|"
@@ -16,11 +16,11 @@ PREV = (r"\b(vs|versus|compared|compare|comparison|change|changed|changes|growth
          r"week over week|quarter over quarter|period before|previous period|prior period|delta|"
          r"better|worse|improve\w*|"
          r"against (the )?(previous|prior|preceding|last) (day|week|month|quarter|period)|"
-         r"against the (day|week|month|quarter) before|(day|week|month|quarter) before)\b")
+         r"against the (day|week|month|quarter) before|(day|days|week|month|quarter) before)\b")
 FAMILY_CUES: list[tuple[str, str]] = [
     ("customers", r"\b(new (vs|versus|and|or) (returning|repeat|existing)|new customers?|returning customers?|"
                   r"repeat customers?|customer acquisition|first.time (customers|buyers)|"
-                  r"new (accounts?|clients?|buyers?)|first.time (accounts|clients))\b"),
+                  r"new (accounts?|clients?|buyers?|logos?)|first.time (accounts|clients))\b"),
     ("drivers", r"\b(why|what drove|drivers?|driving|explain\w*|reasons?|behind the|what caused|cause[sd]?|"
                 r"what happened|what (accounts?|accounted) for)\b"),
     ("movers", r"\b(movers?|moved the most|biggest (changes|swings|gainers|losers|decliners|shifts)|gainers|"

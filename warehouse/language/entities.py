@@ -22,6 +22,10 @@ class EntityIndex:
                 phrase = normalise(value)
                 if phrase and phrase not in self.by_phrase:
                     self.by_phrase[phrase] = (column, value)
+        # the layer's aliases of members the data holds ("tx" -> "texas"), read as the member's name
+        self.aliases: dict[str, str] = {
+            normalise(alias): normalise(member) for d in DIMENSIONS.values() for alias, member in d.aliases
+            if member in set(values.get(d.column, [])) and normalise(alias) not in self.by_phrase}
         self.max_words = max((len(p.split()) for p in self.by_phrase), default=1)
         self.vocabulary = frozenset(w for p in self.by_phrase for w in p.split() if len(w) >= 4)
 
@@ -46,6 +50,12 @@ class EntityIndex:
                     above.setdefault(grand, grand_value)
         return cls(values, parents)
 
+    def expand_aliases(self, text: str) -> str:
+        """Normalised ``text`` with each member alias written as the member's name."""
+        if not self.aliases:
+            return text
+        return " ".join(self.aliases.get(w, w) for w in text.split())
+
     def find(self, text: str) -> list[tuple[str, str, int]]:
         """Entities named in normalised ``text``: (column, value, word position), longest first."""
         words = text.split()
@@ -62,8 +72,8 @@ class EntityIndex:
 
 
 def normalise(text: str) -> str:
-    """Lower-case, unify dashes/quotes, keep letters, digits, % and spaces."""
-    text = text.lower().replace("’", "'").replace("–", "-").replace("—", "-")
+    """Lower-case, unify dashes/quotes, read ``$`` as "dollars", keep letters, digits, % and spaces."""
+    text = text.lower().replace("’", "'").replace("–", "-").replace("—", "-").replace("$", " dollars ")
     text = re.sub(r"[^a-z0-9%/'&\s-]", " ", text)
     text = text.replace("-", " ").replace("'s", "")
     return " ".join(text.split())
@@ -76,13 +86,20 @@ _COMPARISON_PHRASES = (YOY, r"\b(the|on) same (day|days)\b",
 
 
 def outside_comparisons(found: list[tuple[str, str, int]], text: str) -> list[tuple[str, str, int]]:
-    """``found`` without the members whose words lie inside a comparison phrase."""
+    """``found`` without the members whose words lie inside a comparison phrase, unless a word
+    before the member says it is one ("via Same Day last month" is the ship mode)."""
     taken: set[int] = set()
     for pattern in _COMPARISON_PHRASES:
         for match in re.finditer(pattern, text):
             first = len(text[:match.start()].split())
             taken.update(range(first, first + len(match.group(0).split())))
-    return [e for e in found if not taken & set(range(e[2], e[2] + len(normalise(e[1]).split())))]
+    words = text.split()
+    return [e for e in found if not taken & set(range(e[2], e[2] + len(normalise(e[1]).split())))
+            or (e[2] > 0 and words[e[2] - 1] in _MEMBER_CUES.get(e[0], ()))]
+
+
+# Words before a member that make it the member even inside a comparison-like phrase.
+_MEMBER_CUES = {d.column: ("via",) + d.member_words for d in DIMENSIONS.values() if d.member_words}
 
 
 def outside_hierarchy(found: list[tuple[str, str, int]], scope: dict[str, str],

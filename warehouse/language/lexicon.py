@@ -73,7 +73,7 @@ can could would will shall should might must may
 what which who whom whose when where why how whats hows
 that this these those it its itself their theirs them they there here
 i me my mine we our ours us you your yours he she his her him one
-all any each every some such much many more most less few lot lots whole entire total overall
+all any each every some such much many more most less few lot lots whole entire full total overall
 combined altogether together
 just only very really quite pretty roughly approximately exactly about around currently now
 so far yet still again already ever

@@ -14,16 +14,17 @@ PERIOD_PATTERNS: list[tuple[str, str]] = [
     (r"\b(yesterday|yday|yest|ystd|last day|previous day)\b", "yesterday"),
     (r"\b(last|past|previous|prior|trailing) (7|seven) days\b|\bl7d\b", "last_7_days"),
     (r"\b(last|past|previous|prior|trailing) (30|thirty) days\b|\bl30d\b", "last_30_days"),
-    (r"\b(this week|week to date|wtd|so far this week|current week|the week so far)\b", "this_week"),
+    (r"\b(this (week|wk)|week to date|wtd|so far this (week|wk)|current week|the week so far)\b", "this_week"),
     (r"\b(last|lst|previous|prev|prior|past) (full |complete |whole )?(week|wk)\b|\bweek before\b|\blw\b|"
      r"\bweek (that )?(just )?(ended|gone|finished|closed)\b", "last_week"),
-    (r"\b(this month|month to date|mtd|so far this month|current month|the month so far)\b", "month_to_date"),
+    (r"\b(this (month|mo|mth|mnth)|month to date|mtd|so far this (month|mo|mth|mnth)|current month|"
+     r"the month so far)\b", "month_to_date"),
     (r"\b(last|lst|previous|prev|prior|past) (full |complete |whole |calendar )?(month|mo|mth|mnth)\b|\blm\b|"
      r"\bmonth (that )?(just )?(ended|gone|finished|closed)\b", "last_month"),
-    (r"\b(this quarter|quarter to date|qtd|so far this quarter|current quarter)\b", "quarter_to_date"),
+    (r"\b(this (quarter|qtr)|quarter to date|qtd|so far this (quarter|qtr)|current (quarter|qtr))\b", "quarter_to_date"),
     (r"\b(last|lst|previous|prev|prior|past) (full |complete |whole |calendar )?(quarter|qtr)\b|"
      r"\bquarter (that )?(just )?(ended|gone|finished|closed)\b", "last_quarter"),
-    (r"\b(this year|year to date|ytd|so far this year|current year)\b", "year_to_date"),
+    (r"\b(this (year|yr)|year to date|ytd|so far this (year|yr)|current (year|yr))\b", "year_to_date"),
     (r"\b(last|lst|previous|prev|prior|past) (full |complete |whole |calendar )?(year|yr)\b", "last_year"),
 ]
 # Periods the catalogue has no token for: a question naming one is never mapped to a neighbour.

@@ -148,7 +148,8 @@ def spec_schema(members: list[tuple[str, str]]) -> dict[str, Any]:
 
 def members_named(question: str, entities: EntityIndex) -> list[tuple[str, str]]:
     """The (dimension, member) pairs ``question`` names, as a spec refers to them."""
-    return [(DIMENSION_OF_COLUMN[c], v) for c, v, _ in entities.find(normalise(question)) if c in DIMENSION_OF_COLUMN]
+    return [(DIMENSION_OF_COLUMN[c], v) for c, v, _ in entities.find(entities.expand_aliases(normalise(question)))
+            if c in DIMENSION_OF_COLUMN]
 
 
 def to_instance(spec: QuerySpec) -> tuple[str, dict[str, Any]]:

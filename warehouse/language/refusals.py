@@ -36,11 +36,16 @@ _SAME_POINT = r"\bsame (day|days|point|time|period|weekday|date|dates) (last|pre
 _SAME_POINT_IS_PREV = {("this_week", "week"), ("month_to_date", "month"), ("quarter_to_date", "quarter")}
 
 
-def _stray_number(text: str) -> bool:
-    """Whether ``text`` holds a count that is not part of a period ("last 30 days", "Q3", "2022")."""
-    rest = re.sub(r"\b(\d{1,2}|seven|thirty|twelve) (days|weeks|months)\b|\b20\d\d\b|\bq[1-4]\b", " ", text)
-    words = "|".join(w for w in COUNT_WORDS if w != "one")
-    return re.search(rf"\b(\d{{1,2}}|{words})\b", rest) is not None
+def _stray_numbers(text: str, n: int | None) -> list[str]:
+    """The numbers in ``text`` that are neither part of a period ("last 30 days", "Q3", "2022")
+    nor the stated N of a ranking ("top 5"): a threshold or a count the catalogue cannot place."""
+    counts = "|".join(w for w in COUNT_WORDS if w != "one")
+    rest = re.sub(rf"\b(\d{{1,2}}|{counts}) (days|weeks|months)\b|\b20\d\d\b|\bq[1-4]\b", " ", text)
+    found = re.findall(rf"\b(\d+(?:\.\d+)?[km]?|{counts})\b", rest)
+    for i, word in enumerate(found):
+        if (int(word) if word.isdigit() else COUNT_WORDS.get(word)) == n:
+            return found[:i] + found[i + 1:]
+    return found
 
 
 def refusal(slots: str, family: str, stated: dict[str, Any]) -> str | None:
@@ -66,8 +71,11 @@ def refusal(slots: str, family: str, stated: dict[str, Any]) -> str | None:
     if family == "kpi" and stated["direction"]:
         return ("a ranking question without what to rank ("
                 + ", ".join(DIMENSIONS[d].plural for d in RANKED) + ")")
-    if family == "ranking" and stated["n"] is None and _stray_number(slots):
-        return "could not tell how many to list"
+    stray = _stray_numbers(slots, stated["n"])
+    if stray:
+        if family == "ranking" and stated["n"] is None:
+            return "could not tell how many to list"
+        return f"holds a number the catalogue cannot place ({', '.join(stray)})"
     return None
 
 

@@ -22,8 +22,8 @@ from warehouse.language.cues import (BOTTOM, FAMILY_CUES, GENERIC_PERFORMANCE, L
                                      TOP, YOY)
 from warehouse.language.entities import (EntityIndex, normalise, outside_comparisons, outside_hierarchy,
                                          share_cue_at, share_part)
-from warehouse.language.layer_words import (DIMENSION_OF_COLUMN, DIMENSION_WORDS, LOSS_METRIC, PROFITABILITY,
-                                            RANKED)
+from warehouse.language.layer_words import (DIMENSION_OF_COLUMN, DIMENSION_WORDS, LOSS_METRIC, MEMBER_WORDS,
+                                            PROFITABILITY, RANKED)
 from warehouse.language.refusals import refusal
 from warehouse.language.period_words import PERIOD_PATTERNS, find_period
 from warehouse.semantic.catalogue import (CATALOGUE, LAYER, MAX_TREND_POINTS, METRICS, instance_key,
@@ -99,6 +99,9 @@ def _word_meanings() -> dict[str, frozenset[str]]:
 
 
 _MEANINGS = _word_meanings()
+# Words that name a metric or a dimension on their own ("sales", "units", "region").
+_NAMES = frozenset(s for m in METRICS.values() for s in m.synonyms if " " not in s) | frozenset(
+    w for group in DIMENSION_WORDS.values() for w in group if " " not in w)
 
 
 def _closest(word: str, vocabulary: frozenset[str]) -> str | None:
@@ -115,6 +118,9 @@ def _closest(word: str, vocabulary: frozenset[str]) -> str | None:
             best = min(best, known)
     if best_d > limit:
         return None
+    named = sorted(w for w in tied if w in _NAMES)
+    if named:       # "sals": sales (a metric's name) rather than sale
+        best = named[0]
     # equally close words that mean different measures or dimensions ("valume": value or volume?
     # "sates": sales or states?) make the correction a guess: leave the word alone
     meanings = [m for m in (_MEANINGS.get(w, frozenset()) for w in tied) if m]
@@ -188,6 +194,11 @@ _ONE_RANKED = (rf"\b(?:top|bottom|best|worst|highest|lowest|biggest|largest|lead
                rf"\b(?:the|which|what) (?:{_ONE}) (?:with|had|has|having|that had|got|made|brought in) "
                rf"(?:the )?(?:most|highest|largest|biggest|lowest|least|fewest|smallest)\b")
 _SCOPE_WORDS = r"\b(my|our|this) (region|territory|area|patch|category|segment|team|state)\b"
+# "orders shipped First Class" names the mode; "orders were shipped First Class last week" dates the
+# shipping, which the layer's periods (order dates) do not: the member word stays and is refused.
+_EVENT_VERBS = frozenset("was were is are be been being get got gets getting".split())
+
+
 def _slot_text(text: str, found: list[tuple[str, str, int]]) -> str:
     """``text`` without the entity names it mentions (a product called "Best ..." states no
     direction) nor phrases restating the scope ("the West region", "my territory")."""
@@ -196,21 +207,34 @@ def _slot_text(text: str, found: list[tuple[str, str, int]]) -> str:
     for column, value, i in found:
         size = len(normalise(value).split())
         drop.update(range(i, i + size))
-        nxt = i + size
-        if nxt < len(words) and words[nxt] in DIMENSION_WORDS.get(DIMENSION_OF_COLUMN.get(column, ""), ()):
+        nxt, dimension = i + size, DIMENSION_OF_COLUMN.get(column, "")
+        if nxt < len(words) and words[nxt] in DIMENSION_WORDS.get(dimension, ()):
             drop.add(nxt)
+        if i > 0 and words[i - 1] in MEMBER_WORDS.get(dimension, ()) and (i < 2 or words[i - 2] not in _EVENT_VERBS):
+            drop.add(i - 1)
     kept = " ".join(w for j, w in enumerate(words) if j not in drop)
     return " ".join(re.sub(_SCOPE_WORDS, " ", kept).split())
 
 
-def _find_dimension(text: str) -> str | None:
-    best: tuple[int, str] | None = None
+def _find_dimension(text: str, metric: str | None) -> str | None:
+    """The dimension named first (the longest name at a place), outside the metric's own words
+    ("items sold by region" is a breakdown by region; "top 5 items sold" still ranks items)."""
+    if metric:
+        outside = text
+        for name in METRICS[metric].synonyms:
+            outside = re.sub(rf"\b{re.escape(name)}\b", lambda m: " " * len(m.group(0)), outside)
+        return _first_dimension(outside) or _first_dimension(text)
+    return _first_dimension(text)
+
+
+def _first_dimension(text: str) -> str | None:
+    best: tuple[int, int, str] | None = None
     for dim, words in DIMENSION_WORDS.items():
         for w in words:
             for m in re.finditer(rf"\b{w}\b", text):
-                if best is None or m.start() < best[0]:
-                    best = (m.start(), dim)
-    return best[1] if best else None
+                if best is None or (m.start(), -len(w)) < best[:2]:
+                    best = (m.start(), -len(w), dim)
+    return best[2] if best else None
 
 
 def _family(text: str, metric: str | None, dimension: str | None, direction: str | None) -> str | None:
@@ -246,7 +270,8 @@ def understand(question: str, entities: EntityIndex, asked_on: date | None = Non
     """Map a question to an intent and parameters inside ``scope`` (entities from the text are
     added as filters; an entity that contradicts the scope makes the question out of scope)."""
     raw = (question or "")[:MAX_QUESTION_CHARS]
-    text = correct_spelling(normalise(raw), entities.vocabulary)
+    corrected = correct_spelling(normalise(raw), entities.vocabulary)
+    text = entities.expand_aliases(corrected)
     if not text:
         return Understanding(raw, None, reason="empty question")
     found = outside_comparisons(entities.find(text), text)
@@ -262,7 +287,7 @@ def understand(question: str, entities: EntityIndex, asked_on: date | None = Non
         metric, direction = metric or LOSS_METRIC, "bottom"
     elif re.search(MOST_PROFITABLE, bare) and metric is None:
         metric = LOSS_METRIC
-    dimension = _find_dimension(slots)
+    dimension = _find_dimension(slots, metric)
     n = _find_n(slots)
     family = _family(slots, metric, dimension, direction)
     stated = {"metric": metric, "period": period, "compare": compare, "direction": direction,
@@ -279,7 +304,7 @@ def understand(question: str, entities: EntityIndex, asked_on: date | None = Non
     if loss and metric not in PROFITABILITY:
         # "which products lost the most revenue": a decline, not the lowest figure
         return Understanding(raw, None, stated=stated, reason="a loss of a measure is a change, not a ranking")
-    unknown = _as_written(unaccounted_words(slots, stated), text, raw)
+    unknown = _as_written(unaccounted_words(slots, stated), corrected, raw)
     said = f" (did not understand: {', '.join(unknown)})" if unknown else ""
     if family is None:
         return Understanding(raw, None, stated=stated, reason="no metric or kind of question recognised" + said)
@@ -297,10 +322,11 @@ def uncovered_words(question: str, entities: EntityIndex, *, metric: str | None,
     """The words of ``question`` (as written) that a reading with ``metric`` and ``dimension`` does
     not account for: the closed-world coverage check of any proposed reading, e.g. a query spec."""
     raw = (question or "")[:MAX_QUESTION_CHARS]
-    text = correct_spelling(normalise(raw), entities.vocabulary)
+    corrected = correct_spelling(normalise(raw), entities.vocabulary)
+    text = entities.expand_aliases(corrected)
     slots = _slot_text(text, outside_comparisons(entities.find(text), text))
     return _as_written(unaccounted_words(slots, {"metric": metric, "dimension": dimension, "points": points}),
-                       text, raw)
+                       corrected, raw)
 
 
 def _as_written(words: list[str], corrected: str, raw: str) -> list[str]:

@@ -41,16 +41,24 @@ class Narrative(BaseModel):
     narrative: str = Field(min_length=1, max_length=800)
 
 
-def narrative_schema(max_tokens: int) -> dict:
-    """``Narrative``'s JSON schema with a length cap that fits in ``max_tokens`` output tokens.
+def narrative_regex(max_tokens: int) -> str:
+    """The regular expression of ``Narrative``'s JSON that vLLM's structured output decodes to:
+    ``{"narrative":"..."}`` whose text ends a sentence (a word or a figure, then ``.``, ``!`` or
+    ``?``) within a length that fits in ``max_tokens`` output tokens.
 
-    Constrained decoding then closes the string and the object before the token limit, instead
-    of being cut off mid-sentence (an unparseable reply). 2.5 characters per token is
-    conservative: small models' tokenizers spend a token per digit.
+    A JSON schema cannot say both (xgrammar refuses a patterned string with a length cap), and a
+    length cap alone lets a small model run on without a full stop: a reply that is not a
+    complete sentence. The text is printable ASCII without quotes, backslashes, braces, brackets
+    or angle brackets (small models otherwise write JSON or markup inside), so the JSON always
+    parses and every token writes at least one character: ``max_tokens - 12`` characters (12
+    tokens for the JSON around them) always fit, and no reply is cut off.
     """
-    schema = Narrative.model_json_schema()
-    schema["properties"]["narrative"]["maxLength"] = max(20, int((max_tokens - 10) * 2.5))
-    return schema
+    longest = max(10, max_tokens - 12)
+    return rf'\{{"narrative":"{_NARRATIVE_CHAR}{{8,{longest - 2}}}[A-Za-z0-9%)][.!?]"\}}'
+
+
+# Printable ASCII but " \ { } [ ] < >.
+_NARRATIVE_CHAR = "[ !#-;=?-Z^-z|~]"
 
 
 def format_number(value: float, key: str = "", unit: str = "") -> str:
@@ -166,6 +174,10 @@ def parse_reply(text: str) -> str | None:
     return None
 
 
+# A complete sentence of prose: a word, figure or bracket before its stop, and no markup in it.
+_PROSE_SENTENCE = re.compile(r"^[^{}\[\]<>]*[A-Za-z0-9%)][.!?][\"')]?$")
+
+
 def tidy_narrative(text: str, limit: int = 2) -> str | None:
     """At most ``limit`` complete, non-repeating sentences of ``text``; None if none is complete.
 
@@ -176,7 +188,7 @@ def tidy_narrative(text: str, limit: int = 2) -> str | None:
     kept: list[str] = []
     cited: set[str] = set()
     for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
-        if len(kept) == limit or not re.search(r"[.!?][\"')]?$", sentence):
+        if len(kept) == limit or not _PROSE_SENTENCE.search(sentence):
             break
         figures = {m.raw.lstrip("+-\u2212") for m in find_numbers(sentence)}
         if figures and figures <= cited:

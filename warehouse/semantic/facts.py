@@ -92,6 +92,13 @@ def _scalar(con: duckdb.DuckDBPyConnection, metric: str, rng: DateRange, filters
     return float(row[0] or 0.0)
 
 
+def _has_lines(con: duckdb.DuckDBPyConnection, rng: DateRange, filters: dict[str, str]) -> bool:
+    if rng.is_empty:
+        return False
+    where, args = where_clause(rng, filters)
+    return bool(con.execute(f"SELECT EXISTS (SELECT 1 FROM sales_facts o WHERE {where})", args).fetchall()[0][0])
+
+
 def _grouped(con: duckdb.DuckDBPyConnection, metric: str, column: str, rng: DateRange,
              filters: dict[str, str]) -> dict[str, float]:
     if rng.is_empty:
@@ -131,6 +138,14 @@ def _kpi(con, intent, params, asked_on) -> Facts:
     value = _scalar(con, params["metric"], period.current, params["filters"])
     previous = _scalar(con, params["metric"], other, params["filters"])
     figures = _base_figures(intent, params, asked_on)
+    if METRICS[params["metric"]].needs_lines:
+        # a ratio or an average over no orders is undefined: said so, never a 0 to compare with
+        if not _has_lines(con, period.current, params["filters"]):
+            figures.update(value=None, no_lines=True, compare=shown, compare_label=range_label(other))
+            return Facts(intent.intent_id, params, figures, [], [])
+        if not _has_lines(con, other, params["filters"]):
+            figures.update(value=round(value, 2), compare=shown, compare_label=range_label(other), compare_no_lines=True)
+            return Facts(intent.intent_id, params, figures, [], [{"label": period.label, "value": round(value, 2)}])
     figures.update(value=round(value, 2), compare=shown, compare_label=range_label(other), **_change(value, previous))
     chart = [{"label": figures["compare_label"], "value": round(previous, 2)},
              {"label": period.label, "value": round(value, 2)}]

@@ -60,7 +60,12 @@ def headline(facts: Facts) -> str:
 
 def _kpi(f, p) -> str:
     unit = f["unit"]
-    return f"{f['metric_label']}{_where(p)} {f['period_label']} was {format_figure(f['value'], unit)}{_change_phrase(f, unit)}."
+    if f.get("no_lines"):
+        return f"{f['metric_label']}{_where(p)} {f['period_label']}: no orders, so no figure to give."
+    said = f"{f['metric_label']}{_where(p)} {f['period_label']} was {format_figure(f['value'], unit)}"
+    if f.get("compare_no_lines"):
+        return f"{said}; there were no orders on {f['compare_label']} to compare with."
+    return f"{said}{_change_phrase(f, unit)}."
 
 
 def _ranking(f, p, rows) -> str:

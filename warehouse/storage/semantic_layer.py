@@ -80,6 +80,7 @@ class Metric:
     profitability: bool = False      # what "lost money" / "most profitable" ask about
     additive: bool = False           # its parts add up to its whole (a sum)
     signal: bool = False             # watched for values beyond their usual band (daily sums)
+    needs_lines: bool = False        # undefined over no lines (a ratio, an average), not zero
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ class Dimension:
     rank: bool = False
     values: bool = False
     parent: str | None = None        # the next coarser dimension of its hierarchy
+    member_words: tuple[str, ...] = ()   # words that may stand before a member ("shipped" First Class)
+    aliases: tuple[tuple[str, str], ...] = ()   # (alias, member): "tx" names Texas where Texas is a member
 
 
 @dataclass(frozen=True)
@@ -300,15 +303,26 @@ def _measures(r: _Reader, value: Any, key: str) -> dict[str, Measure]:
 def _dimensions(r: _Reader, value: Any, key: str) -> dict[str, Dimension]:
     out = {}
     for k, item in _named_list(r, value, key):
-        r.mapping(item, k, ("name", "column", "plural", "synonyms"), ("label", "rank", "values"))
+        r.mapping(item, k, ("name", "column", "plural", "synonyms"),
+                  ("label", "rank", "values", "member_words", "aliases"))
         column = r.text(item["column"], f"{k}.column", _TEXT_COLUMNS)
         if any(d.column == column for d in out.values()):
             r.fail(f"{k}.column", f"{column!r} is already a dimension")
         out[item["name"]] = Dimension(
             item["name"], column, r.text(item["plural"], f"{k}.plural"), r.words(item["synonyms"], f"{k}.synonyms"),
             r.text(item.get("label", item["name"].replace("_", "-")), f"{k}.label"),
-            *(r.flag(item.get(f, False), f"{k}.{f}") for f in ("rank", "values")))
+            *(r.flag(item.get(f, False), f"{k}.{f}") for f in ("rank", "values")),
+            member_words=r.words(item.get("member_words", []), f"{k}.member_words"),
+            aliases=_aliases(r, item.get("aliases", {}), f"{k}.aliases"))
     return out
+
+
+def _aliases(r: _Reader, value: Any, key: str) -> tuple[tuple[str, str], ...]:
+    """A dimension's member aliases: a mapping of short names to members ("tx: Texas")."""
+    if not isinstance(value, dict) or not all(isinstance(a, str) and a.strip() and isinstance(m, str) and m.strip()
+                                              for a, m in value.items()):
+        r.fail(key, "must map each alias to a member, e.g. {tx: Texas}")
+    return tuple((" ".join(a.lower().split()), m.strip()) for a, m in value.items())
 
 
 def _hierarchies(r: _Reader, value: Any, key: str, dimensions: dict[str, Dimension]) -> tuple[tuple[str, ...], ...]:
@@ -363,7 +377,8 @@ def _metrics(r: _Reader, value: Any, key: str, measures: dict[str, Measure]) -> 
             r.text(item.get("direction", "up"), f"{k}.direction", DIRECTIONS),
             r.words(item.get("companions", []), f"{k}.companions"),
             r.flag(item.get("profitability", False), f"{k}.profitability"), additive,
-            _signal_flag(r, item, k, refs))
+            _signal_flag(r, item, k, refs),
+            needs_lines=kind == "ratio" or (kind == "simple" and refs["measure"].agg in ("average", "min", "max")))
     return out
 
 
