@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from warehouse.language.cues import FAMILY_CUES, YOY
+from warehouse.language.layer_words import DIMENSION_OF_COLUMN, MEMBER_WORDS
 from warehouse.semantic.catalogue import DIMENSIONS, ENTITY_COLUMNS, LAYER
 
 
@@ -23,9 +24,12 @@ class EntityIndex:
                 if phrase and phrase not in self.by_phrase:
                     self.by_phrase[phrase] = (column, value)
         # the layer's aliases of members the data holds ("tx" -> "texas"), read as the member's name
-        self.aliases: dict[str, str] = {
-            normalise(alias): normalise(member) for d in DIMENSIONS.values() for alias, member in d.aliases
-            if member in set(values.get(d.column, [])) and normalise(alias) not in self.by_phrase}
+        self.aliases: dict[str, str] = {}
+        for dimension in DIMENSIONS.values():
+            members = set(values.get(dimension.column, []))
+            for alias, member in dimension.aliases:
+                if member in members and normalise(alias) not in self.by_phrase:
+                    self.aliases[normalise(alias)] = normalise(member)
         self.max_words = max((len(p.split()) for p in self.by_phrase), default=1)
         self.vocabulary = frozenset(w for p in self.by_phrase for w in p.split() if len(w) >= 4)
 
@@ -95,11 +99,13 @@ def outside_comparisons(found: list[tuple[str, str, int]], text: str) -> list[tu
             taken.update(range(first, first + len(match.group(0).split())))
     words = text.split()
     return [e for e in found if not taken & set(range(e[2], e[2] + len(normalise(e[1]).split())))
-            or (e[2] > 0 and words[e[2] - 1] in _MEMBER_CUES.get(e[0], ()))]
+            or (e[2] > 0 and _names_a_member(words[e[2] - 1], e[0]))]
 
 
-# Words before a member that make it the member even inside a comparison-like phrase.
-_MEMBER_CUES = {d.column: ("via",) + d.member_words for d in DIMENSIONS.values() if d.member_words}
+def _names_a_member(word: str, column: str) -> bool:
+    """Whether ``word`` before a member of ``column`` says it is that member ("via", "shipped")."""
+    member_words = MEMBER_WORDS.get(DIMENSION_OF_COLUMN.get(column, ""), ())
+    return bool(member_words) and word in ("via",) + member_words
 
 
 def outside_hierarchy(found: list[tuple[str, str, int]], scope: dict[str, str],

@@ -265,13 +265,19 @@ def _compare(text: str) -> str:
     return "none"
 
 
+def _read(raw: str, entities: EntityIndex) -> tuple[str, str]:
+    """The question normalised and spelling-corrected (as the asker's words, for refusals), and
+    that text with member aliases written out (what the slots are read from)."""
+    corrected = correct_spelling(normalise(raw), entities.vocabulary)
+    return corrected, entities.expand_aliases(corrected)
+
+
 def understand(question: str, entities: EntityIndex, asked_on: date | None = None,
                scope: dict[str, str] | None = None) -> Understanding:
     """Map a question to an intent and parameters inside ``scope`` (entities from the text are
     added as filters; an entity that contradicts the scope makes the question out of scope)."""
     raw = (question or "")[:MAX_QUESTION_CHARS]
-    corrected = correct_spelling(normalise(raw), entities.vocabulary)
-    text = entities.expand_aliases(corrected)
+    corrected, text = _read(raw, entities)
     if not text:
         return Understanding(raw, None, reason="empty question")
     found = outside_comparisons(entities.find(text), text)
@@ -322,8 +328,7 @@ def uncovered_words(question: str, entities: EntityIndex, *, metric: str | None,
     """The words of ``question`` (as written) that a reading with ``metric`` and ``dimension`` does
     not account for: the closed-world coverage check of any proposed reading, e.g. a query spec."""
     raw = (question or "")[:MAX_QUESTION_CHARS]
-    corrected = correct_spelling(normalise(raw), entities.vocabulary)
-    text = entities.expand_aliases(corrected)
+    corrected, text = _read(raw, entities)
     slots = _slot_text(text, outside_comparisons(entities.find(text), text))
     return _as_written(unaccounted_words(slots, {"metric": metric, "dimension": dimension, "points": points}),
                        corrected, raw)
