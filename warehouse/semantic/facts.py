@@ -85,18 +85,18 @@ def _column(name: str) -> str:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, metric: str, rng: DateRange, filters: dict[str, str]) -> float:
-    if rng.is_empty:
-        return 0.0
-    where, args = where_clause(rng, filters)
-    row = con.execute(f"SELECT {METRICS[metric].sql} FROM sales_facts o WHERE {where}", args).fetchall()[0]
-    return float(row[0] or 0.0)
+    return _scalar_over_lines(con, metric, rng, filters)[0]
 
 
-def _has_lines(con: duckdb.DuckDBPyConnection, rng: DateRange, filters: dict[str, str]) -> bool:
+def _scalar_over_lines(con: duckdb.DuckDBPyConnection, metric: str, rng: DateRange,
+                       filters: dict[str, str]) -> tuple[float, bool]:
+    """The metric over the lines in ``rng`` and ``filters``, and whether there are any (one query)."""
     if rng.is_empty:
-        return False
+        return 0.0, False
     where, args = where_clause(rng, filters)
-    return bool(con.execute(f"SELECT EXISTS (SELECT 1 FROM sales_facts o WHERE {where})", args).fetchall()[0][0])
+    row = con.execute(f"SELECT {METRICS[metric].sql}, count(*) > 0 FROM sales_facts o WHERE {where}",
+                      args).fetchall()[0]
+    return float(row[0] or 0.0), bool(row[1])
 
 
 def _grouped(con: duckdb.DuckDBPyConnection, metric: str, column: str, rng: DateRange,
@@ -135,15 +135,15 @@ def _kpi(con, intent, params, asked_on) -> Facts:
     compare = params.get("compare", "none")
     shown = "prev" if compare == "none" else compare   # a plain figure still shows its delta
     other = comparison_range(period, shown)
-    value = _scalar(con, params["metric"], period.current, params["filters"])
-    previous = _scalar(con, params["metric"], other, params["filters"])
+    value, any_now = _scalar_over_lines(con, params["metric"], period.current, params["filters"])
+    previous, any_before = _scalar_over_lines(con, params["metric"], other, params["filters"])
     figures = _base_figures(intent, params, asked_on)
     if METRICS[params["metric"]].needs_lines:
         # a ratio or an average over no orders is undefined: said so, never a 0 to compare with
-        if not _has_lines(con, period.current, params["filters"]):
+        if not any_now:
             figures.update(value=None, no_lines=True, compare=shown, compare_label=range_label(other))
             return Facts(intent.intent_id, params, figures, [], [])
-        if not _has_lines(con, other, params["filters"]):
+        if not any_before:
             figures.update(value=round(value, 2), compare=shown, compare_label=range_label(other), compare_no_lines=True)
             return Facts(intent.intent_id, params, figures, [], [{"label": period.label, "value": round(value, 2)}])
     figures.update(value=round(value, 2), compare=shown, compare_label=range_label(other), **_change(value, previous))
